@@ -1,0 +1,143 @@
+//===- Tensor.cpp ---------------------------------------------------------===//
+#include "ds/runtime/Tensor.h"
+
+#include <cstdlib>
+#include <limits>
+
+namespace ds::rt {
+
+size_t dtypeSize(DType dtype) {
+  switch (dtype) {
+  case DType::F32: case DType::I32: case DType::U32: return 4;
+  case DType::F64: case DType::I64: case DType::U64: return 8;
+  case DType::F16: case DType::BF16: case DType::I16: case DType::U16: return 2;
+  case DType::I8: case DType::U8: case DType::Bool: return 1;
+  case DType::Undefined: case DType::String: return 0;
+  }
+  return 0;
+}
+
+const char *dtypeName(DType dtype) {
+  switch (dtype) {
+  case DType::Undefined: return "undefined";
+  case DType::F32: return "float";
+  case DType::U8: return "uint8";
+  case DType::I8: return "int8";
+  case DType::U16: return "uint16";
+  case DType::I16: return "int16";
+  case DType::I32: return "int32";
+  case DType::I64: return "int64";
+  case DType::String: return "string";
+  case DType::Bool: return "bool";
+  case DType::F16: return "float16";
+  case DType::F64: return "double";
+  case DType::U32: return "uint32";
+  case DType::U64: return "uint64";
+  case DType::BF16: return "bfloat16";
+  }
+  return "unknown";
+}
+
+int64_t shapeNumel(const Shape &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    DS_CHECK(d >= 0, "negative dimension in shape " + shapeToString(shape));
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+      throw Error("element count of shape " + shapeToString(shape) + " overflows");
+    n *= d;
+  }
+  return n;
+}
+
+std::string shapeToString(const Shape &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+namespace {
+constexpr size_t kAlignment = 64;
+struct AlignedFree {
+  void operator()(const void *p) const { std::free(const_cast<void *>(p)); }
+};
+} // namespace
+
+Tensor::Tensor(DType dtype, Shape shape)
+    : dtype_(dtype), shape_(std::move(shape)), numel_(shapeNumel(shape_)) {
+  DS_CHECK(dtype != DType::Undefined && dtype != DType::String,
+           std::string("cannot allocate a tensor of type ") + dtypeName(dtype));
+  size_t bytes = byteSize();
+  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  if (rounded == 0)
+    rounded = kAlignment;
+  void *p = std::aligned_alloc(kAlignment, rounded);
+  if (!p)
+    throw Error("out of memory allocating " + std::to_string(bytes) + " bytes");
+  std::memset(p, 0, rounded);
+  holder_ = std::shared_ptr<const void>(p, AlignedFree());
+  data_ = p;
+}
+
+Tensor Tensor::borrow(DType dtype, Shape shape, const void *data,
+                      std::shared_ptr<const void> holder) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.numel_ = shapeNumel(t.shape_);
+  t.holder_ = std::move(holder);
+  t.data_ = data;
+  return t;
+}
+
+Tensor Tensor::reshaped(Shape shape) const {
+  DS_CHECK(shapeNumel(shape) == numel_, "cannot reshape " + shapeToString(shape_) +
+                                            " to " + shapeToString(shape));
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t(dtype_, shape_);
+  if (byteSize())
+    std::memcpy(t.mutableRawData(), data_, byteSize());
+  return t;
+}
+
+template <typename Fn> static auto visitNumeric(DType dtype, const void *data, int64_t i, Fn fn) {
+  switch (dtype) {
+  case DType::F32: return fn(static_cast<const float *>(data)[i]);
+  case DType::F64: return fn(static_cast<const double *>(data)[i]);
+  case DType::I8: return fn(static_cast<const int8_t *>(data)[i]);
+  case DType::U8: return fn(static_cast<const uint8_t *>(data)[i]);
+  case DType::I16: return fn(static_cast<const int16_t *>(data)[i]);
+  case DType::U16: return fn(static_cast<const uint16_t *>(data)[i]);
+  case DType::I32: return fn(static_cast<const int32_t *>(data)[i]);
+  case DType::U32: return fn(static_cast<const uint32_t *>(data)[i]);
+  case DType::I64: return fn(static_cast<const int64_t *>(data)[i]);
+  case DType::U64: return fn(static_cast<const uint64_t *>(data)[i]);
+  case DType::Bool: return fn(static_cast<const bool *>(data)[i]);
+  default:
+    throw Error(std::string("cannot read elements of type ") + dtypeName(dtype));
+  }
+}
+
+double Tensor::getAsDouble(int64_t i) const {
+  DS_CHECK(i >= 0 && i < numel_, "element index out of range");
+  return visitNumeric(dtype_, data_, i, [](auto v) { return static_cast<double>(v); });
+}
+
+int64_t Tensor::getAsInt64(int64_t i) const {
+  DS_CHECK(i >= 0 && i < numel_, "element index out of range");
+  return visitNumeric(dtype_, data_, i, [](auto v) { return static_cast<int64_t>(v); });
+}
+
+std::vector<int64_t> Tensor::toInt64Vector() const {
+  std::vector<int64_t> out(static_cast<size_t>(numel_));
+  for (int64_t i = 0; i < numel_; ++i)
+    out[static_cast<size_t>(i)] = getAsInt64(i);
+  return out;
+}
+
+} // namespace ds::rt

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything ds-optimize needs to build and test, idempotently:
+# Debian packages (MLIR 22, ONNX C++ library, protobuf, CLI11, gtest, benchmark, lit)
+# and the test-only Python packages (onnx, onnxruntime, numpy) in build/venv.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${DS_VENV:-$ROOT/build/venv}"
+
+DEB_PACKAGES=(
+  cmake ninja-build g++ python3 python3-venv
+  libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
+  libonnx-dev libprotobuf-dev protobuf-compiler libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libonnx-testdata zlib1g-dev libzstd-dev
+)
+
+missing=()
+for pkg in "${DEB_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating Python virtualenv $VENV"
+  python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
+  echo "setup: installing test-only Python packages into $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/scripts/requirements-test.txt"
+fi
+echo "setup: ok"

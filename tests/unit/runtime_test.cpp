@@ -1,0 +1,56 @@
+// Unit tests of the runtime basics: tensors, shapes, attributes, thread pool.
+#include "ds/runtime/Kernel.h"
+#include "ds/runtime/ShapeHelpers.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+using namespace ds::rt;
+
+TEST(Shape, BroadcastFollowsNumpy) {
+  EXPECT_EQ(broadcastShapes({2, 1, 4}, {3, 1}), (Shape{2, 3, 4}));
+  EXPECT_EQ(broadcastShapes({}, {5}), (Shape{5}));
+  EXPECT_THROW(broadcastShapes({2}, {3}), Error);
+}
+
+TEST(Shape, NormalizeAxisRejectsOutOfRange) {
+  EXPECT_EQ(normalizeAxis(-1, 3), 2);
+  EXPECT_THROW(normalizeAxis(3, 3), Error);
+}
+
+TEST(Tensor, AllocatesZeroedAndChecksDtype) {
+  Tensor t(DType::F32, {2, 3});
+  EXPECT_EQ(t.numel(), 6);
+  EXPECT_EQ(t.data<float>()[5], 0.0f);
+  EXPECT_THROW(t.data<int64_t>(), Error);
+  EXPECT_THROW(Tensor(DType::F32, {-1}), Error);
+}
+
+TEST(ThreadPool, CoversEveryIndexOnce) {
+  ThreadPool pool(3);
+  std::vector<std::atomic<int>> hits(1000);
+  pool.parallelFor(1000, 7, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      hits[i]++;
+  });
+  for (auto &h : hits)
+    EXPECT_EQ(h.load(), 1);
+}
+
+TEST(ThreadPool, PropagatesExceptions) {
+  ThreadPool pool(2);
+  EXPECT_THROW(pool.parallelFor(100, 1, [](int64_t b, int64_t) {
+    if (b == 0)
+      throw Error("boom");
+  }),
+               Error);
+}
+
+TEST(AttrMap, DefaultsAndKindErrors) {
+  AttrMap attrs;
+  attrs.set("axis", int64_t{2});
+  EXPECT_EQ(attrs.getInt("axis", 0), 2);
+  EXPECT_EQ(attrs.getInt("missing", 7), 7);
+  EXPECT_THROW(attrs.getString("axis", ""), Error);
+}
