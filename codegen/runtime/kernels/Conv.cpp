@@ -1,0 +1,310 @@
+//===- Conv.cpp - Conv and ConvInteger kernels -----------------------------===//
+//
+// ds.conv (float, double) and ds.conv_integer (u8/i8 in, int32 out) over 1-D to
+// 3-D inputs with groups, strides, dilations, pads and auto_pad.
+//
+// Strategy: im2col + convGemm. The output positions of each (image, group)
+// are cut into column chunks whose im2col buffer stays around 256 KB, and the
+// (image, group, chunk) triples are spread over the thread pool; each chunk
+// writes its own output columns, so results do not depend on the thread count.
+// A 1x1 stride-1 unpadded float conv skips im2col (the input already is the
+// column matrix). Depthwise convs (one input channel per group) go to a direct
+// loop instead, where a GEMM with K = kernel size would be mostly overhead.
+//
+//===----------------------------------------------------------------------===//
+#include "ConvCommon.h"
+#include "ConvGemm.h"
+
+#include "ds/runtime/Dispatch.h"
+
+#include <algorithm>
+#include <type_traits>
+
+namespace ds::rt {
+namespace {
+using namespace conv;
+
+/// Everything a forward conv needs to know about its operands.
+struct ConvProblem {
+  int64_t batch = 0, inChannels = 0, outChannels = 0, groups = 1;
+  int64_t inPerGroup = 0, outPerGroup = 0;
+  WindowGeometry geom;
+};
+
+ConvProblem readConvProblem(const AttrMap &attrs, const Tensor &x, const Tensor &w) {
+  checkWindowInput(x, "X");
+  DS_CHECK(w.rank() == x.rank(), "W must have the rank of X (" + std::to_string(x.rank()) +
+                                     "), got " + shapeToString(w.shape()));
+  ConvProblem p;
+  p.batch = x.dim(0);
+  p.inChannels = x.dim(1);
+  p.outChannels = w.dim(0);
+  p.groups = attrs.getInt("group", 1);
+  DS_CHECK(p.groups >= 1, "group must be positive");
+  DS_CHECK(p.inChannels % p.groups == 0 && p.outChannels % p.groups == 0,
+           "channels (" + std::to_string(p.inChannels) + " in, " +
+               std::to_string(p.outChannels) + " out) are not divisible by group " +
+               std::to_string(p.groups));
+  p.inPerGroup = p.inChannels / p.groups;
+  p.outPerGroup = p.outChannels / p.groups;
+  DS_CHECK(w.dim(1) == p.inPerGroup,
+           "W has " + std::to_string(w.dim(1)) + " input channels per group, expected " +
+               std::to_string(p.inPerGroup));
+  std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
+  if (attrs.has("kernel_shape"))
+    DS_CHECK(attrs.getInts("kernel_shape") == kernel,
+             "kernel_shape does not match W's spatial dims " + shapeToString(kernel));
+  Shape spatial(x.shape().begin() + 2, x.shape().end());
+  p.geom = forwardGeometry(attrs, spatial, kernel, OutputRounding::Floor);
+  return p;
+}
+
+Shape convOutputShape(const ConvProblem &p) {
+  Shape shape{p.batch, p.outChannels};
+  for (int64_t d : p.geom.outShape())
+    shape.push_back(d);
+  return shape;
+}
+
+/// ceil(a / b) for b > 0 and any sign of a.
+int64_t ceilDiv(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+/// Output columns [lo, hi) along the innermost dim whose input column
+/// ow * stride - pad + offset lies in [0, width).
+void validRange(int64_t offset, int64_t pad, int64_t stride, int64_t width, int64_t begin,
+                int64_t end, int64_t &lo, int64_t &hi) {
+  lo = std::max(begin, ceilDiv(pad - offset, stride));
+  hi = std::min(end, ceilDiv(width + pad - offset, stride));
+  lo = std::min(lo, end);
+  hi = std::max(hi, lo);
+}
+
+/// Fills col[r, j] for the Cg*kernelSize rows and output positions [p0, p1) of
+/// one group: col = x[c, window(r) at position p] - xZero, 0 in the padding.
+template <typename TIn, typename TAcc>
+void im2colChunk(const WindowGeometry &g, const TIn *x, int64_t channels, TAcc xZero,
+                 int64_t p0, int64_t p1, TAcc *col) {
+  const int64_t cols = p1 - p0;
+  const int64_t outW = g.out[2], outH = g.out[1];
+  const int64_t inH = g.in[1], inW = g.in[2], inD = g.in[0];
+  TAcc *dst = col;
+  for (int64_t c = 0; c < channels; ++c) {
+    const TIn *plane = x + c * g.inSize();
+    for (int64_t kz = 0; kz < g.kernel[0]; ++kz)
+      for (int64_t ky = 0; ky < g.kernel[1]; ++ky)
+        for (int64_t kx = 0; kx < g.kernel[2]; ++kx, dst += cols) {
+          int64_t p = p0;
+          TAcc *out = dst;
+          while (p < p1) {
+            const int64_t ow0 = p % outW, row = p / outW;
+            const int64_t oh = row % outH, od = row / outH;
+            const int64_t owEnd = std::min(outW, ow0 + (p1 - p));
+            const int64_t id = od * g.stride[0] - g.padBegin[0] + kz * g.dilation[0];
+            const int64_t ih = oh * g.stride[1] - g.padBegin[1] + ky * g.dilation[1];
+            const int64_t n = owEnd - ow0;
+            if (id < 0 || id >= inD || ih < 0 || ih >= inH) {
+              std::fill(out, out + n, TAcc(0));
+            } else {
+              const TIn *src = plane + (id * inH + ih) * inW;
+              const int64_t offset = kx * g.dilation[2], sw = g.stride[2];
+              int64_t lo, hi;
+              validRange(offset, g.padBegin[2], sw, inW, ow0, owEnd, lo, hi);
+              std::fill(out, out + (lo - ow0), TAcc(0));
+              const TIn *s = src + offset - g.padBegin[2];
+              for (int64_t ow = lo; ow < hi; ++ow)
+                out[ow - ow0] = static_cast<TAcc>(s[ow * sw]) - xZero;
+              std::fill(out + (hi - ow0), out + n, TAcc(0));
+            }
+            out += n;
+            p += n;
+          }
+        }
+  }
+}
+
+/// y[n, m, :] = sum over the group's input channels of im2col * w (+ bias[m]).
+/// w is [M, Cg * kernelSize] already in the accumulation type (zero point removed).
+template <typename TIn, typename TAcc>
+void convIm2col(ThreadPool &pool, const ConvProblem &p, const TIn *x, TAcc xZero,
+                const TAcc *w, const TAcc *bias, TAcc *y) {
+  const WindowGeometry &g = p.geom;
+  const int64_t ks = g.kernelSize(), K = p.inPerGroup * ks, P = g.outSize();
+  const bool isPointwise = ks == 1 && g.stride == Dims3{1, 1, 1} &&
+                           g.padBegin == Dims3{0, 0, 0} && g.padEnd == Dims3{0, 0, 0};
+  const bool direct = std::is_same_v<TIn, TAcc> && isPointwise;
+  constexpr int64_t kColBudget = int64_t{1} << 16; // elements of im2col per chunk
+  int64_t chunk = direct ? std::min<int64_t>(P, 1024)
+                         : std::clamp<int64_t>(kColBudget / std::max<int64_t>(K, 1), 64, 4096);
+  chunk = std::min(chunk, P);
+  const int64_t numChunks = (P + chunk - 1) / chunk;
+  const int64_t tasks = p.batch * p.groups * numChunks;
+  pool.parallelFor(tasks, 1, [&](int64_t begin, int64_t end) {
+    std::vector<TAcc> col;
+    if (!direct)
+      col.resize(static_cast<size_t>(K * chunk));
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t ci = t % numChunks, ng = t / numChunks;
+      const int64_t grp = ng % p.groups, n = ng / p.groups;
+      const int64_t p0 = ci * chunk, p1 = std::min(P, p0 + chunk);
+      const TIn *xg = x + (n * p.inChannels + grp * p.inPerGroup) * g.inSize();
+      TAcc *yg = y + (n * p.outChannels + grp * p.outPerGroup) * P;
+      const TAcc *wg = w + grp * p.outPerGroup * K;
+      const TAcc *B = nullptr;
+      int64_t ldb = 0;
+      if constexpr (std::is_same_v<TIn, TAcc>) {
+        if (direct) {
+          B = xg + p0;
+          ldb = P;
+        }
+      }
+      if (!direct) {
+        im2colChunk(g, xg, p.inPerGroup, xZero, p0, p1, col.data());
+        B = col.data();
+        ldb = p1 - p0;
+      }
+      convGemm<TAcc>(p.outPerGroup, p1 - p0, K, wg, K, B, ldb, yg + p0, P);
+      if (bias)
+        for (int64_t m = 0; m < p.outPerGroup; ++m) {
+          const TAcc b = bias[grp * p.outPerGroup + m];
+          TAcc *row = yg + m * P;
+          for (int64_t j = p0; j < p1; ++j)
+            row[j] += b;
+        }
+    }
+  });
+}
+
+/// Depthwise (one input channel per group): each output plane is a direct
+/// sliding-window sum over its single input plane, innermost loop along width.
+template <typename T>
+void convDepthwise(ThreadPool &pool, const ConvProblem &p, const T *x, const T *w,
+                   const T *bias, T *y) {
+  const WindowGeometry &g = p.geom;
+  const int64_t P = g.outSize(), ks = g.kernelSize();
+  const int64_t planes = p.batch * p.outChannels;
+  const int64_t minPlanes = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, P * ks));
+  pool.parallelFor(planes, minPlanes, [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const int64_t m = plane % p.outChannels, n = plane / p.outChannels;
+      const int64_t c = m / p.outPerGroup; // the group's only input channel
+      const T *xc = x + (n * p.inChannels + c) * g.inSize();
+      const T *wm = w + m * ks;
+      T *ym = y + plane * P;
+      std::fill(ym, ym + P, bias ? bias[m] : T(0));
+      for (int64_t od = 0; od < g.out[0]; ++od)
+        for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+          T *yrow = ym + (od * g.out[1] + oh) * g.out[2];
+          for (int64_t kz = 0; kz < g.kernel[0]; ++kz) {
+            const int64_t id = od * g.stride[0] - g.padBegin[0] + kz * g.dilation[0];
+            if (id < 0 || id >= g.in[0])
+              continue;
+            for (int64_t ky = 0; ky < g.kernel[1]; ++ky) {
+              const int64_t ih = oh * g.stride[1] - g.padBegin[1] + ky * g.dilation[1];
+              if (ih < 0 || ih >= g.in[1])
+                continue;
+              const T *src = xc + (id * g.in[1] + ih) * g.in[2] - g.padBegin[2];
+              for (int64_t kx = 0; kx < g.kernel[2]; ++kx) {
+                const T wv = wm[(kz * g.kernel[1] + ky) * g.kernel[2] + kx];
+                const int64_t offset = kx * g.dilation[2], sw = g.stride[2];
+                int64_t lo, hi;
+                validRange(offset, g.padBegin[2], sw, g.in[2], 0, g.out[2], lo, hi);
+                const T *s = src + offset;
+                if (sw == 1)
+                  for (int64_t ow = lo; ow < hi; ++ow)
+                    yrow[ow] += wv * s[ow];
+                else
+                  for (int64_t ow = lo; ow < hi; ++ow)
+                    yrow[ow] += wv * s[ow * sw];
+              }
+            }
+          }
+        }
+    }
+  });
+}
+
+void convKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
+                std::vector<Tensor> &outputs) {
+  checkInputCount(inputs, 2, 3, "Conv");
+  const Tensor &x = inputs[0], &w = inputs[1];
+  const Tensor &b = optionalInput(inputs, 2);
+  DS_CHECK(w.dtype() == x.dtype(), "W's element type differs from X's");
+  ConvProblem p = readConvProblem(ctx.attrs, x, w);
+  if (!b.isAbsent()) {
+    DS_CHECK(b.dtype() == x.dtype(), "B's element type differs from X's");
+    DS_CHECK(b.rank() == 1 && b.dim(0) == p.outChannels,
+             "B must be [" + std::to_string(p.outChannels) + "], got " + shapeToString(b.shape()));
+  }
+  Tensor y(x.dtype(), convOutputShape(p));
+  if (y.numel() == 0) {
+    outputs.push_back(y);
+    return;
+  }
+  dispatchDType<float, double>(x.dtype(), "Conv", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T *bias = b.isAbsent() ? nullptr : b.data<T>();
+    if (p.inPerGroup == 1 && p.groups > 1)
+      convDepthwise<T>(ctx.pool, p, x.data<T>(), w.data<T>(), bias, y.mutableData<T>());
+    else
+      convIm2col<T, T>(ctx.pool, p, x.data<T>(), T(0), w.data<T>(), bias,
+                       y.mutableData<T>());
+  });
+  outputs.push_back(y);
+}
+
+/// Zero point of an 8-bit operand as int32: absent means 0.
+int32_t scalarZeroPoint(const Tensor &zp, DType expected, const char *what) {
+  if (zp.isAbsent())
+    return 0;
+  DS_CHECK(zp.dtype() == expected, std::string(what) + " must have its operand's element type");
+  DS_CHECK(zp.numel() == 1, std::string(what) + " must be a scalar, got " +
+                                shapeToString(zp.shape()));
+  return static_cast<int32_t>(zp.getAsInt64(0));
+}
+
+void convIntegerKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
+                       std::vector<Tensor> &outputs) {
+  checkInputCount(inputs, 2, 4, "ConvInteger");
+  const Tensor &x = inputs[0], &w = inputs[1];
+  const Tensor &xZp = optionalInput(inputs, 2), &wZp = optionalInput(inputs, 3);
+  ConvProblem p = readConvProblem(ctx.attrs, x, w);
+  const int32_t xZero = scalarZeroPoint(xZp, x.dtype(), "x_zero_point");
+
+  // Weights minus their zero point (per tensor or per output channel), as int32.
+  const int64_t perChannel = w.numel() / std::max<int64_t>(p.outChannels, 1);
+  std::vector<int32_t> wZero(static_cast<size_t>(p.outChannels), 0);
+  if (!wZp.isAbsent()) {
+    DS_CHECK(wZp.dtype() == w.dtype(), "w_zero_point must have W's element type");
+    DS_CHECK(wZp.numel() == 1 || (wZp.rank() == 1 && wZp.dim(0) == p.outChannels),
+             "w_zero_point must be a scalar or [" + std::to_string(p.outChannels) +
+                 "], got " + shapeToString(wZp.shape()));
+    for (int64_t m = 0; m < p.outChannels; ++m)
+      wZero[m] = static_cast<int32_t>(wZp.getAsInt64(wZp.numel() == 1 ? 0 : m));
+  }
+  std::vector<int32_t> wInt(static_cast<size_t>(w.numel()));
+  dispatchDType<uint8_t, int8_t>(w.dtype(), "ConvInteger", [&](auto tag) {
+    using TW = typename decltype(tag)::type;
+    const TW *src = w.data<TW>();
+    for (int64_t i = 0; i < w.numel(); ++i)
+      wInt[i] = static_cast<int32_t>(src[i]) - wZero[i / perChannel];
+  });
+
+  Tensor y(DType::I32, convOutputShape(p));
+  if (y.numel() == 0) {
+    outputs.push_back(y);
+    return;
+  }
+  dispatchDType<uint8_t, int8_t>(x.dtype(), "ConvInteger", [&](auto tag) {
+    using TX = typename decltype(tag)::type;
+    convIm2col<TX, int32_t>(ctx.pool, p, x.data<TX>(), xZero, wInt.data(), nullptr,
+                            y.mutableData<int32_t>());
+  });
+  outputs.push_back(y);
+}
+
+} // namespace
+
+DS_REGISTER_KERNEL("conv", convKernel);
+DS_REGISTER_KERNEL("conv_integer", convIntegerKernel);
+
+} // namespace ds::rt

@@ -1,0 +1,282 @@
+//===- Pool.cpp - MaxPool, AveragePool, LpPool and the global pools -------===//
+//
+// ds.max_pool (optional int64 Indices output, storage_order), ds.average_pool
+// (count_include_pad), ds.lp_pool, ds.global_average_pool, ds.global_max_pool.
+// Windowed pools share ConvCommon's geometry (auto_pad, pads, strides,
+// dilations, ceil_mode) over 1-D to 3-D inputs.
+//
+// Every (image, channel) plane is independent; planes are split over the pool.
+// With ceil_mode, a window may run past the padded input: those taps are
+// skipped, and AveragePool with count_include_pad counts only the taps inside
+// the explicitly padded input (as ONNX Runtime and PyTorch do).
+//
+//===----------------------------------------------------------------------===//
+#include "ConvCommon.h"
+
+#include "ds/runtime/Dispatch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace ds::rt {
+namespace {
+using namespace conv;
+
+/// Taps [lo, hi) of a window along one dim that fall inside [minPos, maxPos):
+/// tap k sits at start + k * dilation.
+void tapRange(int64_t start, int64_t dilation, int64_t kernel, int64_t minPos,
+              int64_t maxPos, int64_t &lo, int64_t &hi) {
+  lo = start >= minPos ? 0 : (minPos - start + dilation - 1) / dilation;
+  hi = start >= maxPos ? 0 : std::min(kernel, (maxPos - start + dilation - 1) / dilation);
+  hi = std::max(hi, lo);
+}
+
+WindowGeometry poolGeometry(const AttrMap &attrs, const Tensor &x) {
+  checkWindowInput(x, "X");
+  DS_CHECK(attrs.has("kernel_shape"), "kernel_shape attribute is required");
+  Shape spatial(x.shape().begin() + 2, x.shape().end());
+  OutputRounding rounding =
+      attrs.getInt("ceil_mode", 0) != 0 ? OutputRounding::Ceil : OutputRounding::Floor;
+  return forwardGeometry(attrs, spatial, attrs.getInts("kernel_shape"), rounding);
+}
+
+Shape poolOutputShape(const Tensor &x, const WindowGeometry &g) {
+  Shape shape{x.dim(0), x.dim(1)};
+  for (int64_t d : g.outShape())
+    shape.push_back(d);
+  return shape;
+}
+
+/// Calls body(plane, od, oh, ow, range) for every output position of the planes
+/// in [begin, end), where range holds the valid taps per padded dim.
+struct TapWindow {
+  int64_t lo[3], hi[3], start[3];
+};
+
+template <typename Body>
+void forEachWindow(const WindowGeometry &g, Body &&body) {
+  TapWindow win;
+  int64_t o[3];
+  int64_t outIndex = 0;
+  for (o[0] = 0; o[0] < g.out[0]; ++o[0])
+    for (o[1] = 0; o[1] < g.out[1]; ++o[1])
+      for (o[2] = 0; o[2] < g.out[2]; ++o[2], ++outIndex) {
+        for (int d = 0; d < 3; ++d) {
+          win.start[d] = o[d] * g.stride[d] - g.padBegin[d];
+          tapRange(win.start[d], g.dilation[d], g.kernel[d], 0, g.in[d], win.lo[d], win.hi[d]);
+        }
+        body(outIndex, win);
+      }
+}
+
+void runPlanes(ThreadPool &pool, int64_t planes, int64_t workPerPlane,
+               const std::function<void(int64_t)> &fn) {
+  const int64_t minPlanes = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, workPerPlane));
+  pool.parallelFor(planes, minPlanes, [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane)
+      fn(plane);
+  });
+}
+
+void maxPoolKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
+                   std::vector<Tensor> &outputs) {
+  checkInputCount(inputs, 1, 1, "MaxPool");
+  const Tensor &x = inputs[0];
+  WindowGeometry g = poolGeometry(ctx.attrs, x);
+  const int64_t storageOrder = ctx.attrs.getInt("storage_order", 0);
+  DS_CHECK(storageOrder == 0 || storageOrder == 1, "storage_order must be 0 or 1");
+  const bool wantIndices = ctx.numOutputs >= 2;
+  Shape shape = poolOutputShape(x, g);
+  Tensor y(x.dtype(), shape);
+  Tensor indices = wantIndices ? Tensor(DType::I64, shape) : Tensor();
+  const int64_t planes = x.dim(0) * x.dim(1), inP = g.inSize(), outP = g.outSize();
+  dispatchDType<float, double, int8_t, uint8_t, int32_t, int64_t>(
+      x.dtype(), "MaxPool", [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        const T *xd = x.data<T>();
+        T *yd = y.mutableData<T>();
+        int64_t *id = wantIndices ? indices.mutableData<int64_t>() : nullptr;
+        runPlanes(ctx.pool, planes, outP * g.kernelSize(), [&](int64_t plane) {
+          const T *xp = xd + plane * inP;
+          T *yp = yd + plane * outP;
+          int64_t *ip = id ? id + plane * outP : nullptr;
+          forEachWindow(g, [&](int64_t outIndex, const TapWindow &w) {
+            bool found = false;
+            T best = T(0);
+            int64_t bestPos[3] = {0, 0, 0};
+            for (int64_t kz = w.lo[0]; kz < w.hi[0]; ++kz) {
+              const int64_t pz = w.start[0] + kz * g.dilation[0];
+              for (int64_t ky = w.lo[1]; ky < w.hi[1]; ++ky) {
+                const int64_t py = w.start[1] + ky * g.dilation[1];
+                const T *row = xp + (pz * g.in[1] + py) * g.in[2];
+                for (int64_t kx = w.lo[2]; kx < w.hi[2]; ++kx) {
+                  const int64_t px = w.start[2] + kx * g.dilation[2];
+                  // The first maximum wins, as in ONNX's reference; NaN propagates
+                  // only if it is the first tap (same as `>` in the reference).
+                  if (!found || row[px] > best) {
+                    best = row[px];
+                    bestPos[0] = pz;
+                    bestPos[1] = py;
+                    bestPos[2] = px;
+                    found = true;
+                  }
+                }
+              }
+            }
+            yp[outIndex] = best;
+            if (ip) {
+              int64_t local = storageOrder == 0
+                                  ? (bestPos[0] * g.in[1] + bestPos[1]) * g.in[2] + bestPos[2]
+                                  : bestPos[0] + bestPos[1] * g.in[0] +
+                                        bestPos[2] * g.in[0] * g.in[1];
+              ip[outIndex] = found ? plane * inP + local : -1;
+            }
+          });
+        });
+      });
+  outputs.push_back(y);
+  if (wantIndices)
+    outputs.push_back(indices);
+}
+
+/// Average or Lp pooling: both sum a function of the valid taps.
+enum class SumPool { Average, Lp };
+
+void sumPool(const KernelContext &ctx, const std::vector<Tensor> &inputs,
+             std::vector<Tensor> &outputs, SumPool kind) {
+  const char *name = kind == SumPool::Average ? "AveragePool" : "LpPool";
+  checkInputCount(inputs, 1, 1, name);
+  const Tensor &x = inputs[0];
+  WindowGeometry g = poolGeometry(ctx.attrs, x);
+  const bool includePad = ctx.attrs.getInt("count_include_pad", 0) != 0;
+  const int64_t p = ctx.attrs.getInt("p", 2);
+  DS_CHECK(kind == SumPool::Average || p >= 1, "p must be positive");
+  Tensor y(x.dtype(), poolOutputShape(x, g));
+  const int64_t planes = x.dim(0) * x.dim(1), inP = g.inSize(), outP = g.outSize();
+  dispatchDType<float, double>(x.dtype(), name, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T *xd = x.data<T>();
+    T *yd = y.mutableData<T>();
+    const T invP = T(1) / T(p);
+    runPlanes(ctx.pool, planes, outP * g.kernelSize(), [&](int64_t plane) {
+      const T *xp = xd + plane * inP;
+      T *yp = yd + plane * outP;
+      forEachWindow(g, [&](int64_t outIndex, const TapWindow &w) {
+        T sum = T(0);
+        for (int64_t kz = w.lo[0]; kz < w.hi[0]; ++kz) {
+          const int64_t pz = w.start[0] + kz * g.dilation[0];
+          for (int64_t ky = w.lo[1]; ky < w.hi[1]; ++ky) {
+            const int64_t py = w.start[1] + ky * g.dilation[1];
+            const T *row = xp + (pz * g.in[1] + py) * g.in[2] + w.start[2];
+            if (kind == SumPool::Average) {
+              for (int64_t kx = w.lo[2]; kx < w.hi[2]; ++kx)
+                sum += row[kx * g.dilation[2]];
+            } else if (p == 1) {
+              for (int64_t kx = w.lo[2]; kx < w.hi[2]; ++kx)
+                sum += std::abs(row[kx * g.dilation[2]]);
+            } else if (p == 2) {
+              for (int64_t kx = w.lo[2]; kx < w.hi[2]; ++kx)
+                sum += row[kx * g.dilation[2]] * row[kx * g.dilation[2]];
+            } else {
+              for (int64_t kx = w.lo[2]; kx < w.hi[2]; ++kx)
+                sum += std::pow(std::abs(row[kx * g.dilation[2]]), T(p));
+            }
+          }
+        }
+        if (kind == SumPool::Lp) {
+          yp[outIndex] = p == 1 ? sum : p == 2 ? std::sqrt(sum) : std::pow(sum, invP);
+          return;
+        }
+        int64_t count = 1;
+        for (int d = 0; d < 3; ++d) {
+          int64_t lo = w.lo[d], hi = w.hi[d];
+          if (includePad)
+            tapRange(w.start[d], g.dilation[d], g.kernel[d], -g.padBegin[d],
+                     g.in[d] + g.padEnd[d], lo, hi);
+          count *= hi - lo;
+        }
+        yp[outIndex] = count > 0 ? sum / T(count) : T(0);
+      });
+    });
+  });
+  outputs.push_back(y);
+}
+
+void averagePoolKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
+                       std::vector<Tensor> &outputs) {
+  sumPool(ctx, inputs, outputs, SumPool::Average);
+}
+
+void lpPoolKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
+                  std::vector<Tensor> &outputs) {
+  sumPool(ctx, inputs, outputs, SumPool::Lp);
+}
+
+/// Global pools reduce all spatial dims of [N, C, D1..Dk] to 1.
+enum class GlobalPool { Average, Max };
+
+void globalPool(const KernelContext &ctx, const std::vector<Tensor> &inputs,
+                std::vector<Tensor> &outputs, GlobalPool kind) {
+  const char *name = kind == GlobalPool::Average ? "GlobalAveragePool" : "GlobalMaxPool";
+  checkInputCount(inputs, 1, 1, name);
+  const Tensor &x = inputs[0];
+  DS_CHECK(x.rank() >= 3, "X must be [N, C, D1..Dk], got " + shapeToString(x.shape()));
+  Shape shape = x.shape();
+  int64_t spatial = 1;
+  for (int64_t i = 2; i < x.rank(); ++i) {
+    spatial *= shape[i];
+    shape[i] = 1;
+  }
+  DS_CHECK(spatial > 0, "spatial dims must not be empty");
+  Tensor y(x.dtype(), shape);
+  const int64_t planes = x.dim(0) * x.dim(1);
+  dispatchDType<float, double>(x.dtype(), name, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T *xd = x.data<T>();
+    T *yd = y.mutableData<T>();
+    runPlanes(ctx.pool, planes, spatial, [&](int64_t plane) {
+      const T *xp = xd + plane * spatial;
+      if (kind == GlobalPool::Max) {
+        T best = xp[0];
+        for (int64_t i = 1; i < spatial; ++i)
+          best = xp[i] > best ? xp[i] : best;
+        yd[plane] = best;
+        return;
+      }
+      // Eight partial sums: vectorizable and a little more accurate than one.
+      T partial[8] = {};
+      int64_t i = 0;
+      for (; i + 8 <= spatial; i += 8)
+        for (int j = 0; j < 8; ++j)
+          partial[j] += xp[i + j];
+      T sum = T(0);
+      for (; i < spatial; ++i)
+        sum += xp[i];
+      for (int j = 0; j < 8; ++j)
+        sum += partial[j];
+      yd[plane] = sum / T(spatial);
+    });
+  });
+  outputs.push_back(y);
+}
+
+void globalAveragePoolKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
+                             std::vector<Tensor> &outputs) {
+  globalPool(ctx, inputs, outputs, GlobalPool::Average);
+}
+
+void globalMaxPoolKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
+                         std::vector<Tensor> &outputs) {
+  globalPool(ctx, inputs, outputs, GlobalPool::Max);
+}
+
+} // namespace
+
+DS_REGISTER_KERNEL("max_pool", maxPoolKernel);
+DS_REGISTER_KERNEL("average_pool", averagePoolKernel);
+DS_REGISTER_KERNEL("lp_pool", lpPoolKernel);
+DS_REGISTER_KERNEL("global_average_pool", globalAveragePoolKernel);
+DS_REGISTER_KERNEL("global_max_pool", globalMaxPoolKernel);
+
+} // namespace ds::rt
