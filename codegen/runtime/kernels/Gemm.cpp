@@ -1,0 +1,435 @@
+//===- Gemm.cpp - the blocked, packed FP32 GEMM driver --------------------===//
+//
+// Goto/BLIS-style blocking. The output is cut into tiles (rows x up to kMaxTileCols
+// columns); a tile is one unit of parallel work. Inside a tile, K is walked in
+// blocks of kKC: the tile's kKC x cols slice of op(B) is packed once (it stays in
+// L2), then for each MR-row panel of op(A) a kKC x MR packed panel (in L1) is
+// multiplied against every NR-column panel of B by the micro-kernel.
+//
+// Determinism: the K blocking does not depend on the tiling, and each output
+// element is produced by one micro-kernel call per K block, in K order, so the
+// bits do not depend on the tile split or thread count.
+//===----------------------------------------------------------------------===//
+#include "Gemm.h"
+#include "GemmMicroKernels.h"
+
+#include "ds/runtime/Tensor.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+namespace ds::rt {
+namespace gemm_detail {
+namespace {
+
+// Portable micro-kernel: plain C++ the compiler vectorizes for the baseline ISA.
+constexpr int kPortableMR = 4;
+constexpr int kPortableNR = 8;
+
+template <int Rows>
+void microKernelPortable(int64_t kc, const float *ap, const float *bp, float *c,
+                         int64_t ldc, int64_t cols, float alpha, bool accumulate) {
+  float acc[Rows][kPortableNR] = {};
+  for (int64_t k = 0; k < kc; ++k) {
+    for (int i = 0; i < Rows; ++i) {
+      float a = ap[i];
+      for (int j = 0; j < kPortableNR; ++j)
+        acc[i][j] += a * bp[j];
+    }
+    ap += kPortableMR;
+    bp += kPortableNR;
+  }
+  for (int i = 0; i < Rows; ++i) {
+    float *row = c + i * ldc;
+    for (int64_t j = 0; j < cols; ++j)
+      row[j] = accumulate ? acc[i][j] * alpha + row[j] : acc[i][j] * alpha;
+  }
+}
+
+float dotPortable(int64_t n, const float *x, const float *y) {
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i)
+    sum += x[i] * y[i];
+  return sum;
+}
+
+void accumulateRowsPortable(int64_t count, int64_t n, const float *s, const float *x,
+                            int64_t ldx, float *acc) {
+  for (int64_t k = 0; k < count; ++k) {
+    const float *row = x + k * ldx;
+    for (int64_t j = 0; j < n; ++j)
+      acc[j] += s[k] * row[j];
+  }
+}
+
+template <int... Rows>
+MicroKernelFamily makePortableFamily(std::integer_sequence<int, Rows...>) {
+  MicroKernelFamily family;
+  family.mr = kPortableMR;
+  family.nr = kPortableNR;
+  ((family.byRows[Rows + 1] = &microKernelPortable<Rows + 1>), ...);
+  family.dot = &dotPortable;
+  family.accumulateRows = &accumulateRowsPortable;
+  return family;
+}
+
+} // namespace
+
+const MicroKernelFamily &portableMicroKernels() {
+  static const MicroKernelFamily family =
+      makePortableFamily(std::make_integer_sequence<int, kPortableMR>{});
+  return family;
+}
+
+} // namespace gemm_detail
+
+namespace {
+using gemm_detail::MicroKernelFamily;
+
+// K block: a 12 x 256 packed A panel is 12 KB (L1); a 256 x 512 B slice 512 KB (L2).
+constexpr int64_t kKC = 256;
+constexpr int64_t kMaxTileCols = 512;
+// Below this many flops, waking other threads costs more than it saves
+// (measured: ThreadPool wake-ups take tens of microseconds here).
+constexpr double kMinParallelFlops = 1.5e7;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+
+/// Per-thread packing buffers, grown on demand and kept: packing is on every
+/// call's hot path and fresh allocations would page-fault each time.
+class ScratchBuffer {
+public:
+  float *get(size_t count) {
+    if (count > capacity_) {
+      storage_.assign(count + 16, 0.0f);
+      capacity_ = count;
+    }
+    auto addr = reinterpret_cast<uintptr_t>(storage_.data());
+    return reinterpret_cast<float *>((addr + 63) & ~uintptr_t(63));
+  }
+
+private:
+  std::vector<float> storage_;
+  size_t capacity_ = 0;
+};
+
+struct Problem {
+  bool transA, transB;
+  int64_t M, N, K;
+  float alpha;
+  const float *A;
+  int64_t lda;
+  const float *B;
+  int64_t ldb;
+  float beta;
+  float *C;
+  int64_t ldc;
+  GemmBias bias;
+};
+
+/// Packs op(B)[p0 : p0+kc, n0 : n0+cols] into NR-wide panels, zero-padded.
+void packB(const Problem &p, int nr, int64_t p0, int64_t kc, int64_t n0, int64_t cols,
+           float *dst) {
+  for (int64_t j0 = 0; j0 < cols; j0 += nr, dst += nr * kc) {
+    int64_t width = std::min<int64_t>(nr, cols - j0);
+    if (!p.transB) {
+      const float *src = p.B + p0 * p.ldb + n0 + j0;
+      for (int64_t k = 0; k < kc; ++k, src += p.ldb) {
+        float *d = dst + k * nr;
+        std::memcpy(d, src, sizeof(float) * width);
+        for (int64_t j = width; j < nr; ++j)
+          d[j] = 0.0f;
+      }
+    } else {
+      // op(B)(k, n) = B[n * ldb + k]: each column of the panel is a contiguous
+      // run of B. Transpose in small blocks so reads and writes both stay local.
+      constexpr int64_t kBlock = 8;
+      for (int64_t kb = 0; kb < kc; kb += kBlock) {
+        int64_t kEnd = std::min(kc, kb + kBlock);
+        for (int64_t j = 0; j < width; ++j) {
+          const float *src = p.B + (n0 + j0 + j) * p.ldb + p0;
+          for (int64_t k = kb; k < kEnd; ++k)
+            dst[k * nr + j] = src[k];
+        }
+        for (int64_t k = kb; k < kEnd; ++k)
+          for (int64_t j = width; j < nr; ++j)
+            dst[k * nr + j] = 0.0f;
+      }
+    }
+  }
+}
+
+/// Packs op(A)[i0 : i0+rows, p0 : p0+kc] as kc steps of MR floats. Rows past
+/// `rows` are left unset: the micro-kernel for `rows` never reads them.
+void packA(const Problem &p, int mr, int64_t i0, int64_t rows, int64_t p0, int64_t kc,
+           float *dst) {
+  if (p.transA) {
+    const float *src = p.A + p0 * p.lda + i0;
+    for (int64_t k = 0; k < kc; ++k, src += p.lda)
+      std::memcpy(dst + k * mr, src, sizeof(float) * rows);
+  } else {
+    for (int64_t i = 0; i < rows; ++i) {
+      const float *src = p.A + (i0 + i) * p.lda + p0;
+      for (int64_t k = 0; k < kc; ++k)
+        dst[k * mr + i] = src[k];
+    }
+  }
+}
+
+/// Before the first K block: C = beta * C + bias on one tile, so the
+/// micro-kernel then only has to accumulate.
+void prefillTile(const Problem &p, int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float *row = p.C + (i0 + i) * p.ldc + j0;
+    if (p.beta == 0.0f)
+      std::fill(row, row + cols, 0.0f);
+    else if (p.beta != 1.0f)
+      for (int64_t j = 0; j < cols; ++j)
+        row[j] *= p.beta;
+    if (p.bias.data) {
+      const float *b = p.bias.data + (i0 + i) * p.bias.rowStride + j0 * p.bias.colStride;
+      if (p.bias.colStride == 1)
+        for (int64_t j = 0; j < cols; ++j)
+          row[j] += b[j];
+      else
+        for (int64_t j = 0; j < cols; ++j)
+          row[j] += b[j * p.bias.colStride];
+    }
+  }
+}
+
+/// One output tile. `prepackedB`, when given, holds all of op(B) packed (K block
+/// p0 at prepackedB + p0 * roundUp(N, NR)); otherwise the tile packs its own slice.
+void runTile(const Problem &p, const MicroKernelFamily &family, int64_t m0, int64_t m1,
+             int64_t n0, int64_t n1, const float *prepackedB) {
+  static thread_local ScratchBuffer aScratch, bScratch;
+  const int mr = family.mr, nr = family.nr;
+  const int64_t cols = n1 - n0;
+  float *bSlice =
+      prepackedB ? nullptr : bScratch.get(static_cast<size_t>(kKC * roundUp(cols, nr)));
+  float *aPacked = aScratch.get(static_cast<size_t>(kKC * mr));
+  const bool prefill = p.bias.data || (p.beta != 0.0f && p.beta != 1.0f);
+
+  for (int64_t p0 = 0; p0 < p.K; p0 += kKC) {
+    int64_t kc = std::min(kKC, p.K - p0);
+    const float *bPacked;
+    if (prepackedB) {
+      bPacked = prepackedB + p0 * roundUp(p.N, nr) + n0 * kc;
+    } else {
+      packB(p, nr, p0, kc, n0, cols, bSlice);
+      bPacked = bSlice;
+    }
+    for (int64_t i0 = m0; i0 < m1; i0 += mr) {
+      int64_t rows = std::min<int64_t>(mr, m1 - i0);
+      packA(p, mr, i0, rows, p0, kc, aPacked);
+      gemm_detail::MicroKernelFn kernel = family.byRows[rows];
+      for (int64_t j0 = n0; j0 < n1; j0 += nr) {
+        int64_t width = std::min<int64_t>(nr, n1 - j0);
+        bool accumulate = p0 > 0 || p.beta == 1.0f;
+        if (p0 == 0 && prefill) {
+          prefillTile(p, i0, rows, j0, width);
+          accumulate = true;
+        }
+        kernel(kc, aPacked, bPacked + (j0 - n0) * kc, p.C + i0 * p.ldc + j0, p.ldc,
+               width, p.alpha, accumulate);
+      }
+    }
+  }
+}
+
+/// M == 1 or N == 1: a matrix-vector product. Packing would cost more than the
+/// products, so the matrix is streamed once in its own layout: rows of the
+/// matrix that run along K become dot products, rows that run along the output
+/// are accumulated with accumulateRows.
+void runMatVec(const Problem &p, const MicroKernelFamily &family, ThreadPool *pool) {
+  const bool rowVector = p.M == 1;
+  const int64_t outCount = rowVector ? p.N : p.M;
+  const int64_t outStride = rowVector ? 1 : p.ldc;
+  // The vector operand, op(A) row 0 or op(B) column 0.
+  const float *vec = rowVector ? p.A : p.B;
+  int64_t vecStride = rowVector ? (p.transA ? p.lda : 1) : (p.transB ? 1 : p.ldb);
+  std::vector<float> vecCopy;
+  if (vecStride != 1 && p.K > 1) {
+    vecCopy.resize(p.K);
+    for (int64_t k = 0; k < p.K; ++k)
+      vecCopy[k] = vec[k * vecStride];
+    vec = vecCopy.data();
+  }
+  // The matrix operand: element (k, o) is mat[k * kStride + o * oStride].
+  const float *mat = rowVector ? p.B : p.A;
+  bool matRowsAlongK = rowVector ? p.transB : !p.transA; // contiguous in k
+  int64_t ld = rowVector ? p.ldb : p.lda;
+
+  auto work = [&](int64_t o0, int64_t o1) {
+    static thread_local ScratchBuffer accScratch;
+    float *acc = accScratch.get(static_cast<size_t>(o1 - o0));
+    if (matRowsAlongK) {
+      for (int64_t o = o0; o < o1; ++o)
+        acc[o - o0] = family.dot(p.K, mat + o * ld, vec);
+    } else {
+      std::fill(acc, acc + (o1 - o0), 0.0f);
+      family.accumulateRows(p.K, o1 - o0, vec, mat + o0, ld, acc);
+    }
+    for (int64_t o = o0; o < o1; ++o) {
+      float *c = p.C + o * outStride;
+      float pre = p.beta == 0.0f ? 0.0f : p.beta * *c;
+      if (p.bias.data)
+        pre += rowVector ? p.bias.data[o * p.bias.colStride]
+                         : p.bias.data[o * p.bias.rowStride];
+      *c = p.alpha * acc[o - o0] + pre;
+    }
+  };
+  const double flops = 2.0 * double(p.K) * double(outCount);
+  if (pool && pool->numThreads() > 1 && flops >= kMinParallelFlops)
+    pool->parallelFor(outCount, 64, work);
+  else
+    work(0, outCount);
+}
+
+const MicroKernelFamily &familyFor(GemmIsa isa) {
+  switch (isa) {
+  case GemmIsa::Avx512:
+    return gemm_detail::avx512MicroKernels();
+  case GemmIsa::Avx2Fma:
+    return gemm_detail::avx2MicroKernels();
+  case GemmIsa::Portable:
+    break;
+  }
+  return gemm_detail::portableMicroKernels();
+}
+
+} // namespace
+
+bool gemmIsaSupported(GemmIsa isa) {
+  switch (isa) {
+  case GemmIsa::Avx512:
+    return __builtin_cpu_supports("avx512f");
+  case GemmIsa::Avx2Fma:
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  case GemmIsa::Portable:
+    return true;
+  }
+  return false;
+}
+
+GemmIsa gemmBestIsa() {
+  static const GemmIsa best = [] {
+    for (GemmIsa isa : {GemmIsa::Avx512, GemmIsa::Avx2Fma})
+      if (gemmIsaSupported(isa))
+        return isa;
+    return GemmIsa::Portable;
+  }();
+  return best;
+}
+
+const char *gemmIsaName(GemmIsa isa) {
+  switch (isa) {
+  case GemmIsa::Avx512:
+    return "avx512";
+  case GemmIsa::Avx2Fma:
+    return "avx2+fma";
+  case GemmIsa::Portable:
+    break;
+  }
+  return "portable";
+}
+
+void gemmF32WithIsa(GemmIsa isa, bool transA, bool transB, int64_t M, int64_t N,
+                    int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+                    int64_t ldb, float beta, float *C, int64_t ldc, const GemmBias &bias,
+                    ThreadPool *pool) {
+  DS_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm: negative dimension");
+  DS_CHECK(ldc >= std::max<int64_t>(N, 1), "gemm: ldc is smaller than N");
+  DS_CHECK(lda >= std::max<int64_t>(transA ? M : K, 1), "gemm: lda is too small");
+  DS_CHECK(ldb >= std::max<int64_t>(transB ? K : N, 1), "gemm: ldb is too small");
+  DS_CHECK(gemmIsaSupported(isa),
+           std::string("gemm: this CPU does not support ") + gemmIsaName(isa));
+  if (M == 0 || N == 0)
+    return;
+  Problem p{transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
+  if (K == 0) {
+    // No products: only the beta * C + bias part remains.
+    prefillTile(p, 0, M, 0, N);
+    return;
+  }
+
+  const MicroKernelFamily &family = familyFor(isa);
+  if (M == 1 || N == 1) {
+    runMatVec(p, family, pool);
+    return;
+  }
+  const int64_t mr = family.mr, nr = family.nr;
+  int64_t tileRows = roundUp(M, mr);
+  int64_t tileCols = std::min(roundUp(N, nr), kMaxTileCols);
+  const double flops = 2.0 * double(M) * double(N) * double(K);
+  const int64_t threads = pool ? pool->numThreads() : 1;
+  const bool parallel = threads > 1 && flops >= kMinParallelFlops;
+  if (parallel) {
+    // Split the larger side until every thread has a few tiles to balance with;
+    // square-ish tiles keep the per-tile packing overhead lowest.
+    const int64_t wanted = threads * (flops >= 5.0e7 ? 4 : 2);
+    const int64_t minRows = 4 * mr, minCols = 2 * nr;
+    while (ceilDiv(M, tileRows) * ceilDiv(N, tileCols) < wanted) {
+      bool canSplitRows = tileRows >= 2 * minRows;
+      bool canSplitCols = tileCols >= 2 * minCols;
+      if (canSplitRows && (tileRows >= tileCols || !canSplitCols))
+        tileRows = roundUp(ceilDiv(tileRows, 2), mr);
+      else if (canSplitCols)
+        tileCols = roundUp(ceilDiv(tileCols, 2), nr);
+      else
+        break;
+    }
+  }
+  const int64_t rowTiles = ceilDiv(M, tileRows), colTiles = ceilDiv(N, tileCols);
+  const int64_t tiles = rowTiles * colTiles;
+  if (tiles == 1) {
+    runTile(p, family, 0, M, 0, N, nullptr);
+    return;
+  }
+  // With several row tiles, each would pack the same B slices: pack op(B) once,
+  // in parallel, and share it.
+  const float *prepackedB = nullptr;
+  if (rowTiles > 1) {
+    static thread_local ScratchBuffer sharedB;
+    const int64_t paddedN = roundUp(N, nr);
+    float *packed = sharedB.get(static_cast<size_t>(paddedN * K));
+    auto packPanels = [&](int64_t begin, int64_t end) {
+      for (int64_t panel = begin; panel < end; ++panel) {
+        int64_t j0 = panel * nr, width = std::min(nr, N - j0);
+        for (int64_t p0 = 0; p0 < K; p0 += kKC) {
+          int64_t kc = std::min(kKC, K - p0);
+          packB(p, static_cast<int>(nr), p0, kc, j0, width, packed + p0 * paddedN + j0 * kc);
+        }
+      }
+    };
+    if (parallel)
+      pool->parallelFor(paddedN / nr, 1, packPanels);
+    else
+      packPanels(0, paddedN / nr);
+    prepackedB = packed;
+  }
+  auto work = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      int64_t m0 = (t % rowTiles) * tileRows, n0 = (t / rowTiles) * tileCols;
+      runTile(p, family, m0, std::min(M, m0 + tileRows), n0, std::min(N, n0 + tileCols),
+              prepackedB);
+    }
+  };
+  if (!parallel)
+    work(0, tiles);
+  else
+    pool->parallelFor(tiles, 1, work);
+}
+
+void gemmF32(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+             const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+             float *C, int64_t ldc, const GemmBias &bias, ThreadPool *pool) {
+  gemmF32WithIsa(gemmBestIsa(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                 ldc, bias, pool);
+}
+
+} // namespace ds::rt
