@@ -5,7 +5,7 @@
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${DS_VENV:-$ROOT/build/venv}"
+VENV="${DS_VENV:-${DS_BUILD_DIR:-$ROOT/build}/venv}"
 
 DEB_PACKAGES=(
   cmake ninja-build g++ python3 python3-venv
@@ -29,8 +29,11 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating Python virtualenv $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
+# Reinstall whenever the pinned list changes (a stamp copy lives in the venv).
+REQS="$ROOT/scripts/requirements-test.txt"
+if ! cmp -s "$REQS" "$VENV/.requirements-installed"; then
   echo "setup: installing test-only Python packages into $VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/scripts/requirements-test.txt"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQS"
+  cp "$REQS" "$VENV/.requirements-installed"
 fi
 echo "setup: ok"

@@ -1,0 +1,246 @@
+//===- DsOps.td - ds dialect operations -----------------------------------===//
+//
+// One def per ONNX operator the importer accepts. Arity ranges follow ONNX
+// opsets 11-21 (the widest form across those opsets).
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_OPS_TD
+#define DS_OPS_TD
+
+include "dialects/ds/DsBase.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Values that are not ONNX nodes
+//===----------------------------------------------------------------------===//
+
+def Ds_ConstantOp : Ds_Op<"constant", [Pure, ConstantLike]> {
+  let summary = "a constant tensor: an ONNX initializer or Constant node";
+  let description = [{
+    Weights arrive as `dense_resource` blobs that reference the model's own
+    memory (the parsed protobuf or an mmap of the external-data file), so the
+    importer never copies them into attribute storage.
+
+    ```mlir
+    %w = ds.constant {value = dense_resource<w0> : tensor<64x64xf32>} : tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "attr-dict `:` type($output)";
+  let hasVerifier = 1; // the value's type must be the result type
+  let hasFolder = 1;
+}
+
+def Ds_NoneOp : Ds_Op<"none", [Pure, ConstantLike]> {
+  let summary = "placeholder for an absent optional ONNX input";
+  let description = [{
+    ```mlir
+    %none = ds.none
+    %y = ds.clip %x, %none, %max : (tensor<4xf32>, none, tensor<f32>) -> tensor<4xf32>
+    ```
+  }];
+  let results = (outs NoneType:$output);
+  let assemblyFormat = "attr-dict";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise unary
+//===----------------------------------------------------------------------===//
+
+def Ds_AbsOp : Ds_UnaryOp<"abs", "absolute value">;
+def Ds_NegOp : Ds_UnaryOp<"neg", "negation">;
+def Ds_ExpOp : Ds_UnaryOp<"exp", "e^x">;
+def Ds_LogOp : Ds_UnaryOp<"log", "natural logarithm">;
+def Ds_SqrtOp : Ds_UnaryOp<"sqrt", "square root">;
+def Ds_ReciprocalOp : Ds_UnaryOp<"reciprocal", "1/x">;
+def Ds_ReluOp : Ds_UnaryOp<"relu", "max(x, 0)">;
+def Ds_SigmoidOp : Ds_UnaryOp<"sigmoid", "1/(1+e^-x)">;
+def Ds_TanhOp : Ds_UnaryOp<"tanh", "hyperbolic tangent">;
+def Ds_ErfOp : Ds_UnaryOp<"erf", "Gauss error function">;
+def Ds_SinOp : Ds_UnaryOp<"sin", "sine">;
+def Ds_CosOp : Ds_UnaryOp<"cos", "cosine">;
+def Ds_TanOp : Ds_UnaryOp<"tan", "tangent">;
+def Ds_AsinOp : Ds_UnaryOp<"asin", "arcsine">;
+def Ds_AcosOp : Ds_UnaryOp<"acos", "arccosine">;
+def Ds_AtanOp : Ds_UnaryOp<"atan", "arctangent">;
+def Ds_SinhOp : Ds_UnaryOp<"sinh", "hyperbolic sine">;
+def Ds_CoshOp : Ds_UnaryOp<"cosh", "hyperbolic cosine">;
+def Ds_AsinhOp : Ds_UnaryOp<"asinh", "inverse hyperbolic sine">;
+def Ds_AcoshOp : Ds_UnaryOp<"acosh", "inverse hyperbolic cosine">;
+def Ds_AtanhOp : Ds_UnaryOp<"atanh", "inverse hyperbolic tangent">;
+def Ds_FloorOp : Ds_UnaryOp<"floor", "round down">;
+def Ds_CeilOp : Ds_UnaryOp<"ceil", "round up">;
+def Ds_RoundOp : Ds_UnaryOp<"round", "round half to even">;
+def Ds_SignOp : Ds_UnaryOp<"sign", "-1, 0 or 1">;
+def Ds_SoftplusOp : Ds_UnaryOp<"softplus", "log(1+e^x)">;
+def Ds_SoftsignOp : Ds_UnaryOp<"softsign", "x/(1+|x|)">;
+def Ds_EluOp : Ds_UnaryOp<"elu", "exponential linear unit (alpha)">;
+def Ds_SeluOp : Ds_UnaryOp<"selu", "scaled ELU (alpha, gamma)">;
+def Ds_CeluOp : Ds_UnaryOp<"celu", "continuously differentiable ELU (alpha)">;
+def Ds_LeakyReluOp : Ds_UnaryOp<"leaky_relu", "x or alpha*x (alpha)">;
+def Ds_ThresholdedReluOp : Ds_UnaryOp<"thresholded_relu", "x if x > alpha else 0">;
+def Ds_HardSigmoidOp : Ds_UnaryOp<"hard_sigmoid", "max(0, min(1, alpha*x+beta))">;
+def Ds_HardSwishOp : Ds_UnaryOp<"hard_swish", "x * hard_sigmoid(x, 1/6, 0.5)">;
+def Ds_GeluOp : Ds_UnaryOp<"gelu", "Gaussian error linear unit (approximate none|tanh)">;
+def Ds_MishOp : Ds_UnaryOp<"mish", "x * tanh(softplus(x))">;
+def Ds_ShrinkOp : Ds_UnaryOp<"shrink", "soft/hard shrink (lambd, bias)">;
+def Ds_NotOp : Ds_UnaryOp<"not", "logical not">;
+def Ds_BitwiseNotOp : Ds_UnaryOp<"bitwise_not", "bitwise complement">;
+def Ds_IsNaNOp : Ds_UnaryOp<"is_nan", "x is NaN">;
+def Ds_IsInfOp : Ds_UnaryOp<"is_inf", "x is +-Inf (detect_positive, detect_negative)">;
+def Ds_IdentityOp : Ds_UnaryOp<"identity", "y = x">;
+
+def Ds_DropoutOp : Ds_OnnxOp<"dropout", 1, 3, 1, 2> {
+  let summary = "dropout (inference: identity, optional all-true mask)";
+}
+def Ds_CastOp : Ds_OnnxOp<"cast", 1, 1> {
+  let summary = "element type conversion to ONNX type `to`";
+}
+def Ds_CastLikeOp : Ds_OnnxOp<"cast_like", 2, 2> {
+  let summary = "element type conversion to the second operand's type";
+}
+def Ds_ClipOp : Ds_OnnxOp<"clip", 1, 3> {
+  let summary = "clamp to optional [min, max] operands";
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise binary / variadic / select
+//===----------------------------------------------------------------------===//
+
+def Ds_AddOp : Ds_BinaryOp<"add", "a + b">;
+def Ds_SubOp : Ds_BinaryOp<"sub", "a - b">;
+def Ds_MulOp : Ds_BinaryOp<"mul", "a * b">;
+def Ds_DivOp : Ds_BinaryOp<"div", "a / b">;
+def Ds_PowOp : Ds_BinaryOp<"pow", "a ^ b">;
+def Ds_ModOp : Ds_BinaryOp<"mod", "remainder (fmod selects C or Python semantics)">;
+def Ds_EqualOp : Ds_BinaryOp<"equal", "a == b">;
+def Ds_LessOp : Ds_BinaryOp<"less", "a < b">;
+def Ds_LessOrEqualOp : Ds_BinaryOp<"less_or_equal", "a <= b">;
+def Ds_GreaterOp : Ds_BinaryOp<"greater", "a > b">;
+def Ds_GreaterOrEqualOp : Ds_BinaryOp<"greater_or_equal", "a >= b">;
+def Ds_AndOp : Ds_BinaryOp<"and", "logical and">;
+def Ds_OrOp : Ds_BinaryOp<"or", "logical or">;
+def Ds_XorOp : Ds_BinaryOp<"xor", "logical xor">;
+def Ds_PReluOp : Ds_BinaryOp<"prelu", "x or slope*x">;
+def Ds_BitShiftOp : Ds_BinaryOp<"bit_shift", "shift left or right (direction)">;
+def Ds_BitwiseAndOp : Ds_BinaryOp<"bitwise_and", "a & b">;
+def Ds_BitwiseOrOp : Ds_BinaryOp<"bitwise_or", "a | b">;
+def Ds_BitwiseXorOp : Ds_BinaryOp<"bitwise_xor", "a ^ b">;
+def Ds_MaxOp : Ds_VariadicOp<"max", "elementwise maximum">;
+def Ds_MinOp : Ds_VariadicOp<"min", "elementwise minimum">;
+def Ds_SumOp : Ds_VariadicOp<"sum", "elementwise sum">;
+def Ds_MeanOp : Ds_VariadicOp<"mean", "elementwise mean">;
+def Ds_WhereOp : Ds_OnnxOp<"where", 3, 3> {
+  let summary = "select(cond, a, b) with broadcasting";
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions, softmax, linear algebra, normalization
+//===----------------------------------------------------------------------===//
+
+def Ds_ReduceMeanOp : Ds_ReduceOp<"reduce_mean", "mean over axes">;
+def Ds_ReduceSumOp : Ds_ReduceOp<"reduce_sum", "sum over axes">;
+def Ds_ReduceMaxOp : Ds_ReduceOp<"reduce_max", "maximum over axes">;
+def Ds_ReduceMinOp : Ds_ReduceOp<"reduce_min", "minimum over axes">;
+def Ds_ReduceProdOp : Ds_ReduceOp<"reduce_prod", "product over axes">;
+def Ds_ReduceL1Op : Ds_ReduceOp<"reduce_l1", "sum of |x| over axes">;
+def Ds_ReduceL2Op : Ds_ReduceOp<"reduce_l2", "sqrt of sum of x^2 over axes">;
+def Ds_ReduceSumSquareOp : Ds_ReduceOp<"reduce_sum_square", "sum of x^2 over axes">;
+def Ds_ReduceLogSumOp : Ds_ReduceOp<"reduce_log_sum", "log of sum over axes">;
+def Ds_ReduceLogSumExpOp : Ds_ReduceOp<"reduce_log_sum_exp", "log of sum of e^x over axes">;
+def Ds_ArgMaxOp : Ds_OnnxOp<"arg_max", 1, 1> { let summary = "index of the maximum along axis"; }
+def Ds_ArgMinOp : Ds_OnnxOp<"arg_min", 1, 1> { let summary = "index of the minimum along axis"; }
+def Ds_SoftmaxOp : Ds_OnnxOp<"softmax", 1, 1> { let summary = "softmax along axis"; }
+def Ds_LogSoftmaxOp : Ds_OnnxOp<"log_softmax", 1, 1> { let summary = "log of softmax along axis"; }
+def Ds_HardmaxOp : Ds_OnnxOp<"hardmax", 1, 1> { let summary = "one-hot of the argmax along axis"; }
+def Ds_MatMulOp : Ds_OnnxOp<"matmul", 2, 2> { let summary = "numpy batched matrix product"; }
+def Ds_GemmOp : Ds_OnnxOp<"gemm", 2, 3> { let summary = "alpha*op(A)*op(B) + beta*C"; }
+def Ds_MatMulIntegerOp : Ds_OnnxOp<"matmul_integer", 2, 4> {
+  let summary = "8-bit integer matrix product with zero points, int32 result";
+}
+def Ds_LayerNormalizationOp : Ds_OnnxOp<"layer_normalization", 2, 3, 1, 3> {
+  let summary = "layer normalization over the axes from `axis` on";
+}
+def Ds_BatchNormalizationOp : Ds_OnnxOp<"batch_normalization", 5, 5, 1, 3> {
+  let summary = "batch normalization with running statistics (inference)";
+}
+def Ds_InstanceNormalizationOp : Ds_OnnxOp<"instance_normalization", 3, 3> {
+  let summary = "per-instance, per-channel normalization";
+}
+def Ds_GroupNormalizationOp : Ds_OnnxOp<"group_normalization", 3, 3> {
+  let summary = "normalization over channel groups";
+}
+def Ds_LpNormalizationOp : Ds_OnnxOp<"lp_normalization", 1, 1> {
+  let summary = "divide by the Lp norm along axis";
+}
+def Ds_MeanVarianceNormalizationOp : Ds_OnnxOp<"mean_variance_normalization", 1, 1> {
+  let summary = "(x - mean) / std over axes";
+}
+def Ds_TopKOp : Ds_OnnxOp<"top_k", 2, 2, 2, 2> { let summary = "k largest/smallest values and indices"; }
+def Ds_CumSumOp : Ds_OnnxOp<"cum_sum", 2, 2> { let summary = "cumulative sum along an axis"; }
+
+//===----------------------------------------------------------------------===//
+// Convolution, pooling, resampling
+//===----------------------------------------------------------------------===//
+
+def Ds_ConvOp : Ds_OnnxOp<"conv", 2, 3> { let summary = "N-d convolution"; }
+def Ds_ConvTransposeOp : Ds_OnnxOp<"conv_transpose", 2, 3> { let summary = "N-d transposed convolution"; }
+def Ds_ConvIntegerOp : Ds_OnnxOp<"conv_integer", 2, 4> { let summary = "8-bit integer convolution"; }
+def Ds_MaxPoolOp : Ds_OnnxOp<"max_pool", 1, 1, 1, 2> { let summary = "max pooling (optional indices)"; }
+def Ds_AveragePoolOp : Ds_OnnxOp<"average_pool", 1, 1> { let summary = "average pooling"; }
+def Ds_GlobalAveragePoolOp : Ds_OnnxOp<"global_average_pool", 1, 1> { let summary = "mean over spatial dims"; }
+def Ds_GlobalMaxPoolOp : Ds_OnnxOp<"global_max_pool", 1, 1> { let summary = "max over spatial dims"; }
+def Ds_LpPoolOp : Ds_OnnxOp<"lp_pool", 1, 1> { let summary = "Lp-norm pooling"; }
+def Ds_ResizeOp : Ds_OnnxOp<"resize", 1, 4> { let summary = "nearest/linear/cubic resampling"; }
+def Ds_PadOp : Ds_OnnxOp<"pad", 1, 4> { let summary = "constant/reflect/edge/wrap padding"; }
+def Ds_LrnOp : Ds_OnnxOp<"lrn", 1, 1> { let summary = "local response normalization"; }
+def Ds_DepthToSpaceOp : Ds_OnnxOp<"depth_to_space", 1, 1> { let summary = "rearrange channels into blocks"; }
+def Ds_SpaceToDepthOp : Ds_OnnxOp<"space_to_depth", 1, 1> { let summary = "rearrange blocks into channels"; }
+
+//===----------------------------------------------------------------------===//
+// Shapes, indexing, data movement
+//===----------------------------------------------------------------------===//
+
+def Ds_ShapeOp : Ds_OnnxOp<"shape", 1, 1> { let summary = "the operand's shape as int64"; }
+def Ds_SizeOp : Ds_OnnxOp<"size", 1, 1> { let summary = "the operand's element count"; }
+def Ds_ReshapeOp : Ds_OnnxOp<"reshape", 2, 2> { let summary = "same elements, new shape"; }
+def Ds_TransposeOp : Ds_OnnxOp<"transpose", 1, 1> { let summary = "permute dimensions"; }
+def Ds_SqueezeOp : Ds_OnnxOp<"squeeze", 1, 2> { let summary = "drop size-1 dimensions"; }
+def Ds_UnsqueezeOp : Ds_OnnxOp<"unsqueeze", 1, 2> { let summary = "insert size-1 dimensions"; }
+def Ds_FlattenOp : Ds_OnnxOp<"flatten", 1, 1> { let summary = "reshape to 2-D at axis"; }
+def Ds_ConcatOp : Ds_OnnxOp<"concat", 1, 2147483647> { let summary = "join along axis"; }
+def Ds_SplitOp : Ds_OnnxOp<"split", 1, 2, 1, 2147483647> { let summary = "split along axis"; }
+def Ds_SliceOp : Ds_OnnxOp<"slice", 1, 5> { let summary = "strided slice (starts, ends, axes, steps)"; }
+def Ds_GatherOp : Ds_OnnxOp<"gather", 2, 2> { let summary = "take slices along axis by index"; }
+def Ds_GatherElementsOp : Ds_OnnxOp<"gather_elements", 2, 2> { let summary = "take elements by index along axis"; }
+def Ds_GatherNDOp : Ds_OnnxOp<"gather_nd", 2, 2> { let summary = "take slices by index tuples"; }
+def Ds_ScatterNDOp : Ds_OnnxOp<"scatter_nd", 3, 3> { let summary = "write slices at index tuples"; }
+def Ds_ScatterElementsOp : Ds_OnnxOp<"scatter_elements", 3, 3> { let summary = "write elements by index along axis"; }
+def Ds_ExpandOp : Ds_OnnxOp<"expand", 2, 2> { let summary = "broadcast to a shape"; }
+def Ds_TileOp : Ds_OnnxOp<"tile", 2, 2> { let summary = "repeat along each dimension"; }
+def Ds_ConstantOfShapeOp : Ds_OnnxOp<"constant_of_shape", 1, 1> { let summary = "a filled tensor of a runtime shape"; }
+def Ds_RangeOp : Ds_OnnxOp<"range", 3, 3> { let summary = "start, start+delta, ... below limit"; }
+def Ds_TriluOp : Ds_OnnxOp<"trilu", 1, 2> { let summary = "upper/lower triangle of the last two dims"; }
+def Ds_NonZeroOp : Ds_OnnxOp<"non_zero", 1, 1> { let summary = "indices of non-zero elements"; }
+def Ds_OneHotOp : Ds_OnnxOp<"one_hot", 3, 3> { let summary = "one-hot encoding"; }
+def Ds_EyeLikeOp : Ds_OnnxOp<"eye_like", 1, 1> { let summary = "identity-like matrix"; }
+def Ds_CompressOp : Ds_OnnxOp<"compress", 2, 2> { let summary = "select slices by a boolean mask"; }
+def Ds_ReverseSequenceOp : Ds_OnnxOp<"reverse_sequence", 2, 2> { let summary = "reverse variable-length prefixes"; }
+
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+def Ds_QuantizeLinearOp : Ds_OnnxOp<"quantize_linear", 2, 3> {
+  let summary = "saturate(round(x / scale) + zero_point)";
+}
+def Ds_DequantizeLinearOp : Ds_OnnxOp<"dequantize_linear", 2, 3> {
+  let summary = "(x - zero_point) * scale";
+}
+def Ds_DynamicQuantizeLinearOp : Ds_OnnxOp<"dynamic_quantize_linear", 1, 1, 3, 3> {
+  let summary = "uint8 quantization with a scale computed from the data";
+}
+
+#endif // DS_OPS_TD

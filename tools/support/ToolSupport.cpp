@@ -1,0 +1,200 @@
+//===- ToolSupport.cpp ----------------------------------------------------===//
+#include "tools/support/ToolSupport.h"
+
+#include "dialects/ds/DsDialect.h"
+#include "importer/OnnxImporter.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Parser/Parser.h"
+
+#include "llvm/Support/SourceMgr.h"
+
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+namespace fs = std::filesystem;
+
+namespace ds::tools {
+
+void registerToolDialects(mlir::MLIRContext &context) {
+  importer::registerImportDialects(context);
+}
+
+mlir::OwningOpRef<mlir::ModuleOp> loadModule(mlir::MLIRContext &context, const std::string &path) {
+  registerToolDialects(context);
+  if (fs::path(path).extension() != ".mlir")
+    return importer::importOnnxModel(context, path);
+  std::string diagnostic;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    if (diagnostic.empty())
+      diagnostic = diag.str();
+    return mlir::success();
+  });
+  if (!fs::is_regular_file(path))
+    throw ToolError(path + ": no such file");
+  auto module = mlir::parseSourceFile<mlir::ModuleOp>(path, &context);
+  if (!module)
+    throw ToolError(path + ": cannot parse IR: " + diagnostic);
+  return module;
+}
+
+namespace {
+std::string safeFileName(const std::string &name) {
+  std::string out;
+  for (char c : name)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')
+               ? c
+               : '_';
+  return out.empty() || out[0] == '.' ? "_" + out : out;
+}
+
+void checkAgainstSpec(const std::string &file, const exec::TensorSpec &spec,
+                      const rt::Tensor &t) {
+  if (t.dtype() != spec.dtype)
+    throw ToolError(file + ": tensor '" + spec.name + "' has element type " +
+                    rt::dtypeName(t.dtype()) + ", the model expects " + rt::dtypeName(spec.dtype));
+  if (!spec.ranked)
+    return;
+  bool ok = t.rank() == static_cast<int64_t>(spec.dims.size());
+  for (size_t i = 0; ok && i < spec.dims.size(); ++i)
+    ok = spec.dims[i] < 0 || spec.dims[i] == t.shape()[i];
+  if (!ok)
+    throw ToolError(file + ": tensor '" + spec.name + "' has shape " +
+                    rt::shapeToString(t.shape()) + ", the model expects " + spec.toString());
+}
+} // namespace
+
+std::vector<rt::Tensor> bindInputs(const std::string &path,
+                                   const std::vector<exec::TensorSpec> &specs) {
+  std::vector<rt::Tensor> bound(specs.size());
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    throw ToolError(path + ": no such file or directory");
+  std::string ext = fs::path(path).extension().string();
+  if (fs::is_directory(path, ec)) {
+    auto tensors = io::readTestDataSet(path, "input");
+    if (tensors.size() != specs.size())
+      throw ToolError(path + ": holds " + std::to_string(tensors.size()) +
+                      " input_N.pb files, the model has " + std::to_string(specs.size()) +
+                      " inputs");
+    for (size_t i = 0; i < specs.size(); ++i)
+      bound[i] = tensors[i].tensor;
+  } else if (ext == ".npy") {
+    if (specs.size() != 1)
+      throw ToolError(path + ": a single .npy can feed only a one-input model; this one has " +
+                      std::to_string(specs.size()) + " inputs: use an .npz keyed by input name");
+    bound[0] = io::readNpy(path);
+  } else if (ext == ".npz") {
+    std::map<std::string, rt::Tensor> byName;
+    for (auto &nt : io::readNpz(path))
+      byName[nt.name] = nt.tensor;
+    for (size_t i = 0; i < specs.size(); ++i) {
+      auto it = byName.find(specs[i].name);
+      if (it == byName.end()) {
+        std::string have;
+        for (auto &[n, t] : byName)
+          have += (have.empty() ? "" : ", ") + n;
+        throw ToolError(path + ": no tensor named '" + specs[i].name +
+                        "' (the model's input); the file has: " + (have.empty() ? "none" : have));
+      }
+      bound[i] = it->second;
+      byName.erase(it);
+    }
+    if (!byName.empty())
+      throw ToolError(path + ": tensor '" + byName.begin()->first +
+                      "' is not an input of the model");
+  } else {
+    throw ToolError(path + ": unknown input format; use .npz, .npy or a test_data_set directory");
+  }
+  for (size_t i = 0; i < specs.size(); ++i)
+    checkAgainstSpec(path, specs[i], bound[i]);
+  return bound;
+}
+
+void writeOutputs(const std::string &dir, const std::vector<exec::TensorSpec> &specs,
+                  const std::vector<rt::Tensor> &outputs) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    throw ToolError(dir + ": cannot create output directory: " + ec.message());
+  for (size_t i = 0; i < specs.size(); ++i)
+    io::writeNpy((fs::path(dir) / (safeFileName(specs[i].name) + ".npy")).string(), outputs[i]);
+}
+
+std::vector<rt::Tensor> readExpectedOutputs(const std::string &dir,
+                                            const std::vector<exec::TensorSpec> &specs) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw ToolError(dir + ": not a directory");
+  std::vector<rt::Tensor> expected;
+  auto pb = io::readTestDataSet(dir, "output");
+  if (!pb.empty()) {
+    if (pb.size() != specs.size())
+      throw ToolError(dir + ": holds " + std::to_string(pb.size()) +
+                      " output_N.pb files, the model has " + std::to_string(specs.size()) +
+                      " outputs");
+    for (auto &nt : pb)
+      expected.push_back(nt.tensor);
+    return expected;
+  }
+  for (const auto &spec : specs)
+    expected.push_back(io::readNpy((fs::path(dir) / (safeFileName(spec.name) + ".npy")).string()));
+  return expected;
+}
+
+Comparison compareTensors(const rt::Tensor &actual, const rt::Tensor &expected, double rtol,
+                          double atol) {
+  Comparison c;
+  if (actual.dtype() != expected.dtype()) {
+    c.problem = std::string("element type ") + rt::dtypeName(actual.dtype()) + ", expected " +
+                rt::dtypeName(expected.dtype());
+    return c;
+  }
+  if (actual.shape() != expected.shape()) {
+    c.problem = "shape " + rt::shapeToString(actual.shape()) + ", expected " +
+                rt::shapeToString(expected.shape());
+    return c;
+  }
+  for (int64_t i = 0; i < actual.numel(); ++i) {
+    double a = actual.getAsDouble(i), e = expected.getAsDouble(i);
+    if (std::isnan(a) || std::isnan(e)) {
+      c.mismatches += std::isnan(a) != std::isnan(e);
+      continue;
+    }
+    if (std::isinf(a) || std::isinf(e)) {
+      c.mismatches += a != e;
+      continue;
+    }
+    double abs = std::fabs(a - e);
+    c.maxAbsError = std::max(c.maxAbsError, abs);
+    if (e != 0)
+      c.maxRelError = std::max(c.maxRelError, abs / std::fabs(e));
+    if (abs > atol + rtol * std::fabs(e))
+      ++c.mismatches;
+  }
+  return c;
+}
+
+int runTool(const char *toolName, const std::function<int()> &body) {
+  try {
+    return body();
+  } catch (const importer::ImportError &e) {
+    std::cerr << toolName << ": error: " << e.what() << "\n";
+  } catch (const io::IoError &e) {
+    std::cerr << toolName << ": error: " << e.what() << "\n";
+  } catch (const exec::ExecutionError &e) {
+    std::cerr << toolName << ": error: " << e.what() << "\n";
+  } catch (const ToolError &e) {
+    std::cerr << toolName << ": error: " << e.what() << "\n";
+  } catch (const std::bad_alloc &) {
+    std::cerr << toolName << ": error: out of memory\n";
+  } catch (const std::exception &e) {
+    std::cerr << toolName << ": error: " << e.what() << "\n";
+  }
+  return kExitBadInput;
+}
+
+} // namespace ds::tools

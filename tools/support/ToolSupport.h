@@ -1,0 +1,69 @@
+//===- ToolSupport.h - what the ds-* command-line tools share --------------===//
+//
+// Loading a model (.onnx through the importer, or .mlir), binding input files
+// to graph inputs, writing and comparing outputs, and the one-line error
+// convention: "<tool>: error: <message>", exit code 2 for bad input.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "calibrate/TensorIO.h"
+#include "executor/ReferenceExecutor.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <string>
+#include <vector>
+
+namespace ds::tools {
+
+/// Exit codes shared by every tool.
+enum ExitCode : int { kExitOk = 0, kExitMismatch = 1, kExitBadInput = 2, kExitAccuracy = 3 };
+
+/// A user-facing error from the tool layer (bad arguments, files).
+class ToolError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Registers the dialects every tool's IR may contain.
+void registerToolDialects(mlir::MLIRContext &context);
+
+/// Loads `path`: an ONNX model through the importer, or ds IR from a .mlir file.
+mlir::OwningOpRef<mlir::ModuleOp> loadModule(mlir::MLIRContext &context, const std::string &path);
+
+/// Reads the tensors of `path` (.npz by name, .npy for a one-input model, a
+/// test_data_set directory of .pb files by position) and orders them as the
+/// graph's inputs. Checks names, dtypes and shapes; the message names the file.
+std::vector<rt::Tensor> bindInputs(const std::string &path,
+                                   const std::vector<exec::TensorSpec> &specs);
+
+/// Writes one .npy per output into `dir` (created if missing), named after the
+/// output ('/' and other unsafe characters become '_').
+void writeOutputs(const std::string &dir, const std::vector<exec::TensorSpec> &specs,
+                  const std::vector<rt::Tensor> &outputs);
+
+/// Expected outputs from `dir`: output_N.pb files of a test_data_set, or
+/// <name>.npy files. Ordered as `specs`.
+std::vector<rt::Tensor> readExpectedOutputs(const std::string &dir,
+                                            const std::vector<exec::TensorSpec> &specs);
+
+struct Comparison {
+  double maxAbsError = 0, maxRelError = 0;
+  int64_t mismatches = 0;
+  std::string problem; // non-empty when shapes/dtypes differ
+  bool ok() const { return problem.empty() && mismatches == 0; }
+};
+
+/// numpy.allclose-style: |actual - expected| <= atol + rtol * |expected|;
+/// NaN matches NaN, an infinity only the same infinity.
+Comparison compareTensors(const rt::Tensor &actual, const rt::Tensor &expected, double rtol,
+                          double atol);
+
+/// Runs `body`, turning every expected failure into "<tool>: error: <msg>" on
+/// stderr and the matching exit code.
+int runTool(const char *toolName, const std::function<int()> &body);
+
+} // namespace ds::tools
