@@ -7,8 +7,8 @@
 //
 // Every (image, channel) plane is independent; planes are split over the pool.
 // With ceil_mode, a window may run past the padded input: those taps are
-// skipped, and AveragePool with count_include_pad counts only the taps inside
-// the explicitly padded input (as ONNX Runtime and PyTorch do).
+// skipped, and AveragePool with count_include_pad still divides by the full
+// kernel size, as ONNX's reference implementation does.
 //
 //===----------------------------------------------------------------------===//
 #include "ConvCommon.h"
@@ -188,14 +188,13 @@ void sumPool(const KernelContext &ctx, const std::vector<Tensor> &inputs,
           yp[outIndex] = p == 1 ? sum : p == 2 ? std::sqrt(sum) : std::pow(sum, invP);
           return;
         }
-        int64_t count = 1;
-        for (int d = 0; d < 3; ++d) {
-          int64_t lo = w.lo[d], hi = w.hi[d];
-          if (includePad)
-            tapRange(w.start[d], g.dilation[d], g.kernel[d], -g.padBegin[d],
-                     g.in[d] + g.padEnd[d], lo, hi);
-          count *= hi - lo;
-        }
+        // count_include_pad divides by the whole window, including taps that
+        // ceil_mode pushed past the explicit padding (ONNX's reference and its
+        // averagepool_*_count_include_pad_is_1_ceil_mode_is_True tests).
+        int64_t count = includePad ? g.kernelSize() : 1;
+        if (!includePad)
+          for (int d = 0; d < 3; ++d)
+            count *= w.hi[d] - w.lo[d];
         yp[outIndex] = count > 0 ? sum / T(count) : T(0);
       });
     });
