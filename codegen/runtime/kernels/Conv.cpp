@@ -132,9 +132,9 @@ void convIm2col(ThreadPool &pool, const ConvProblem &p, const TIn *x, TAcc xZero
   const bool isPointwise = ks == 1 && g.stride == Dims3{1, 1, 1} &&
                            g.padBegin == Dims3{0, 0, 0} && g.padEnd == Dims3{0, 0, 0};
   const bool direct = std::is_same_v<TIn, TAcc> && isPointwise;
-  constexpr int64_t kColBudget = int64_t{1} << 16; // elements of im2col per chunk
+  constexpr int64_t kColBudget = int64_t{1} << 18; // elements of im2col per chunk (1 MB f32)
   int64_t chunk = direct ? std::min<int64_t>(P, 1024)
-                         : std::clamp<int64_t>(kColBudget / std::max<int64_t>(K, 1), 64, 4096);
+                         : std::clamp<int64_t>(kColBudget / std::max<int64_t>(K, 1), 256, 4096);
   chunk = std::min(chunk, P);
   const int64_t numChunks = (P + chunk - 1) / chunk;
   const int64_t tasks = p.batch * p.groups * numChunks;

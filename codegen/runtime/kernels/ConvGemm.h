@@ -1,14 +1,17 @@
 //===- ConvGemm.h - the matrix product under im2col convolution ------------===//
 //
 // Conv, ConvInteger and ConvTranspose reduce to C = A * B on row-major blocks
-// with leading dimensions. All of them call convGemm, so switching to the shared
-// tuned GEMM (Gemm.h's gemmF32) is a one-line change here. Until then this is a
-// register-blocked loop: 4 rows of A times a 64-wide strip of B, accumulated in
-// a small local tile the compiler keeps in vector registers. Single-threaded:
-// callers parallelize over independent output blocks.
+// with leading dimensions. All of them call convGemm. float goes to the
+// library's packed, ISA-dispatched GEMM (Gemm.h's gemmF32); double and int32
+// (ConvInteger) use the register-blocked loop below: 4 rows of A times a
+// 64-wide strip of B, accumulated in a small local tile. Single-threaded:
+// callers parallelize over independent output blocks (the pool is not
+// reentrant, so gemmF32 gets no pool).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
+
+#include "Gemm.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -60,6 +63,13 @@ void convGemm(int64_t M, int64_t N, int64_t K, const T *A, int64_t lda, const T 
       std::copy(acc, acc + nb, C + m0 * ldc + n0);
     }
   }
+}
+
+/// float: the shared tuned GEMM, on the calling thread.
+template <>
+inline void convGemm<float>(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                            const float *B, int64_t ldb, float *C, int64_t ldc) {
+  gemmF32(false, false, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc, GemmBias{}, nullptr);
 }
 
 } // namespace ds::rt::conv
