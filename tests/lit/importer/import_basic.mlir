@@ -1,13 +1,13 @@
 // RUN: %python %S/Inputs/make_model.py mlp %t.mlp.onnx
 // RUN: ds-optimize %t.mlp.onnx --compile-to=import --elide-weights | FileCheck %s --check-prefix=MLP
 // RUN: %python %S/Inputs/make_model.py softmax_opset11 %t.sm.onnx
-// RUN: ds-optimize %t.sm.onnx | FileCheck %s --check-prefix=SM11
+// RUN: ds-optimize %t.sm.onnx --compile-to=import | FileCheck %s --check-prefix=SM11
 // RUN: %python %S/Inputs/make_model.py optional_input %t.clip.onnx
-// RUN: ds-optimize %t.clip.onnx | FileCheck %s --check-prefix=CLIP
+// RUN: ds-optimize %t.clip.onnx --compile-to=import | FileCheck %s --check-prefix=CLIP
 // RUN: %python %S/Inputs/make_model.py constant_node %t.const.onnx
-// RUN: ds-optimize %t.const.onnx | FileCheck %s --check-prefix=CONST
+// RUN: ds-optimize %t.const.onnx --compile-to=import | FileCheck %s --check-prefix=CONST
 // RUN: %python %S/Inputs/make_model.py opset18_reduce %t.r18.onnx
-// RUN: ds-optimize %t.r18.onnx | FileCheck %s --check-prefix=R18
+// RUN: ds-optimize %t.r18.onnx --compile-to=import | FileCheck %s --check-prefix=R18
 
 // Dynamic batch stays dynamic; the 16x8 weight is a dense_resource blob, the
 // small bias a dense literal; ONNX's shape inference typed the intermediate.
@@ -36,3 +36,11 @@
 // R18:       module attributes {ds.opset = 18 : i64
 // R18:       ds.reduce_mean %arg0, %{{.+}} {keepdims = 1 : i64} : (tensor<2x8xf32>, tensor<1xi64>) -> tensor<*xf32>
 // R18:       ds.sub %arg0, %{{.+}} : (tensor<2x8xf32>, tensor<*xf32>) -> tensor<2x8xf32>
+
+// Without --compile-to, ds-optimize prints a summary of the imported model.
+// RUN: ds-optimize %t.mlp.onnx | FileCheck %s --check-prefix=SUMMARY
+// SUMMARY:      model: {{.+}}mlp.onnx (opset 17)
+// SUMMARY-NEXT:   input  x: tensor<?x16xf32>
+// SUMMARY-NEXT:   output y: tensor<?x8xf32>
+// SUMMARY-NEXT:   3 ops, 136 parameters (0.00 MiB)
+// SUMMARY-NEXT:   ops: ds.add x1 ds.matmul x1 ds.relu x1
