@@ -1,0 +1,164 @@
+"""Shared helpers for the end-to-end tests: where the build and the shared test models
+are, running ds-run, skipping cleanly when a file is absent, and one greedy decoding loop
+that the ONNX Runtime and the ds-run language-model tests share.
+
+The helpers are plain functions; each is also a fixture of the same name, so tests can
+use them without importing this module.
+"""
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("DS_BUILD_DIR", REPO / "build"))
+# Test-only data lives beside the repository (see ../shared/models/README.md).
+MODELS = REPO.parent / "shared" / "models"
+DS_RUN = BUILD / "bin" / "ds-run"
+
+
+def ds_run(args, cwd=None, timeout=600):
+    """Runs <build>/bin/ds-run with args; returns (exit code, stdout, stderr)."""
+    proc = subprocess.run([str(DS_RUN), *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def requires_file(path, what=None):
+    """Skip marker for tests that need a file that may be absent (shared models, tools)."""
+    path = Path(path)
+    return pytest.mark.skipif(not path.exists(), reason=f"{what or path.name} not found at {path}")
+
+
+def shared_model(name):
+    """Path of ../shared/models/<name>; skips the calling test when it is absent."""
+    path = MODELS / name
+    if not path.exists():
+        pytest.skip(f"{name} not found at {path}")
+    return path
+
+
+def ds_run_model(model, feeds, work_dir, extra_args=()):
+    """Runs one model through ds-run: feeds (name -> array) go in as .npz, the outputs
+    come back as name -> array. Fails the test on a non-zero exit."""
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    inputs, outputs = work_dir / "inputs.npz", work_dir / "outputs"
+    np.savez(inputs, **feeds)
+    if outputs.exists():
+        for old in outputs.glob("*.npy"):
+            old.unlink()
+    code, out, err = ds_run([model, "--inputs", inputs, "--outputs", outputs, *extra_args])
+    assert code == 0, f"ds-run {model} exited {code}: {out}{err}"
+    return {p.stem: np.load(p) for p in outputs.glob("*.npy")}
+
+
+def ort_runner():
+    """A run(model, feeds) -> {output name: array} callable over ONNX Runtime, with one
+    cached session per model file."""
+    import onnxruntime as ort
+
+    sessions = {}
+
+    def run(model, feeds):
+        key = str(model)
+        if key not in sessions:
+            sessions[key] = ort.InferenceSession(key, providers=["CPUExecutionProvider"])
+        session = sessions[key]
+        names = [o.name for o in session.get_outputs()]
+        return dict(zip(names, session.run(names, feeds)))
+
+    return run
+
+
+def greedy_decode(next_logits, prompt=(1,), count=48):
+    """Greedy decoding: next_logits(tokens so far) returns the logits [vocab] for the next
+    token; the argmax is appended, count times. Returns the generated tokens."""
+    tokens = [int(t) for t in prompt]
+    for _ in range(count):
+        logits = np.asarray(next_logits(list(tokens)))
+        assert logits.ndim == 1, f"next_logits returned shape {logits.shape}, want [vocab]"
+        tokens.append(int(np.argmax(logits)))
+    return tokens[len(prompt):]
+
+
+def full_sequence_stepper(run, prefill):
+    """next_logits for greedy_decode that re-runs prefill over the whole growing sequence
+    (no cache). run(model, feeds) -> outputs, e.g. ort_runner() or a ds-run wrapper."""
+
+    def next_logits(tokens):
+        outputs = run(prefill, {"input_ids": np.array([tokens], dtype=np.int64)})
+        return outputs["logits"][0, -1]
+
+    return next_logits
+
+
+def kv_cache_stepper(run, prefill, decode):
+    """next_logits for greedy_decode with a KV cache: prefill runs the prompt once, then
+    decode runs one token at a time, its present_* outputs fed back as past_*."""
+    state = {"length": 0, "past": None}
+
+    def next_logits(tokens):
+        if state["past"] is None or len(tokens) != state["length"] + 1:
+            outputs = run(prefill, {"input_ids": np.array([tokens], dtype=np.int64)})
+        else:
+            feeds = {"input_ids": np.array([[tokens[-1]]], dtype=np.int64), **state["past"]}
+            outputs = run(decode, feeds)
+        state["past"] = {name.replace("present_", "past_", 1): value
+                         for name, value in outputs.items() if name.startswith("present_")}
+        state["length"] = len(tokens)
+        return outputs["logits"][0, -1]
+
+    return next_logits
+
+
+@pytest.fixture(scope="session")
+def build_dir():
+    return BUILD
+
+
+@pytest.fixture(scope="session")
+def models_dir():
+    return MODELS
+
+
+@pytest.fixture(name="ds_run")
+def ds_run_fixture():
+    if not DS_RUN.exists():
+        pytest.skip(f"ds-run not built at {DS_RUN}")
+    return ds_run
+
+
+@pytest.fixture(name="ds_run_model")
+def ds_run_model_fixture():
+    if not DS_RUN.exists():
+        pytest.skip(f"ds-run not built at {DS_RUN}")
+    return ds_run_model
+
+
+@pytest.fixture(name="ort_runner")
+def ort_runner_fixture():
+    return ort_runner()
+
+
+@pytest.fixture(name="greedy_decode")
+def greedy_decode_fixture():
+    return greedy_decode
+
+
+@pytest.fixture(name="full_sequence_stepper")
+def full_sequence_stepper_fixture():
+    return full_sequence_stepper
+
+
+@pytest.fixture(name="kv_cache_stepper")
+def kv_cache_stepper_fixture():
+    return kv_cache_stepper
+
+
+@pytest.fixture(scope="session")
+def stories260k():
+    """../shared/models/stories260K.bin; the test is skipped when it is absent."""
+    return shared_model("stories260K.bin")
