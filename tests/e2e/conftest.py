@@ -1,12 +1,14 @@
 """Shared helpers for the end-to-end tests: where the build and the shared test models
-are, running ds-run, skipping cleanly when a file is absent, and one greedy decoding loop
-that the ONNX Runtime and the ds-run language-model tests share.
+are, running ds-run, skipping cleanly when a file is absent, stories260K converted to
+ONNX once per session, and one greedy decoding loop that the ONNX Runtime and the ds-run
+language-model tests share.
 
 The helpers are plain functions; each is also a fixture of the same name, so tests can
 use them without importing this module.
 """
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +16,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("DS_BUILD_DIR", REPO / "build"))
-# Test-only data lives beside the repository (see ../shared/models/README.md).
-MODELS = REPO.parent / "shared" / "models"
+# Test-only data lives beside the repository (see ../shared/models/README.md);
+# DS_MODELS_DIR points elsewhere (or at an empty directory to check the skips).
+MODELS = Path(os.environ.get("DS_MODELS_DIR", REPO.parent / "shared" / "models"))
 DS_RUN = BUILD / "bin" / "ds-run"
+LLAMA2C_CONVERTER = REPO / "samples" / "llama2c" / "convert_llama2c.py"
+# Greedy tokens of the original C implementation from BOS (../shared/models/README.md).
+STORIES260K_REFERENCE_TOKENS = [
+    461, 461, 401, 401, 401, 461, 378, 455, 473, 456, 435, 299, 362, 409, 283, 264, 283, 452,
+    288, 13, 431, 431, 431, 431, 431, 431, 431, 431, 431, 431, 431, 431, 431, 293, 430, 417,
+    363, 416, 315, 342, 418, 424, 400, 442, 402, 303, 266, 299]
 
 
 def ds_run(args, cwd=None, timeout=600):
@@ -38,6 +47,13 @@ def shared_model(name):
     if not path.exists():
         pytest.skip(f"{name} not found at {path}")
     return path
+
+
+def convert_llama2c(checkpoint, out_dir):
+    """Runs samples/llama2c/convert_llama2c.py; returns (exit code, stdout, stderr)."""
+    proc = subprocess.run([sys.executable, str(LLAMA2C_CONVERTER), str(checkpoint), str(out_dir)],
+                          capture_output=True, text=True, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def ds_run_model(model, feeds, work_dir, extra_args=()):
@@ -131,6 +147,11 @@ def ds_run_fixture():
     return ds_run
 
 
+@pytest.fixture(name="convert_llama2c")
+def convert_llama2c_fixture():
+    return convert_llama2c
+
+
 @pytest.fixture(name="ds_run_model")
 def ds_run_model_fixture():
     if not DS_RUN.exists():
@@ -162,3 +183,18 @@ def kv_cache_stepper_fixture():
 def stories260k():
     """../shared/models/stories260K.bin; the test is skipped when it is absent."""
     return shared_model("stories260K.bin")
+
+
+@pytest.fixture(scope="session")
+def stories260k_onnx(stories260k, tmp_path_factory):
+    """Directory with stories260K's prefill.onnx, decode.onnx and config.json, converted
+    once per session."""
+    out = tmp_path_factory.mktemp("stories260k_onnx")
+    code, stdout, stderr = convert_llama2c(stories260k, out)
+    assert code == 0, stdout + stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def stories260k_reference_tokens():
+    return list(STORIES260K_REFERENCE_TOKENS)

@@ -3,29 +3,16 @@ reference greedy tokens through prefill (re-running the growing sequence) and th
 decode (KV cache fed back), logits against a numpy forward pass written from
 ../shared/models/README.md, deterministic output, and one-line errors (exit 2) for bad
 checkpoints. Synthetic checkpoints cover the untied classifier and MHA/MQA head layouts."""
+import json
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-CONVERTER = REPO / "samples" / "llama2c" / "convert_llama2c.py"
-REFERENCE_TOKENS = [
-    461, 461, 401, 401, 401, 461, 378, 455, 473, 456, 435, 299, 362, 409, 283, 264, 283, 452,
-    288, 13, 431, 431, 431, 431, 431, 431, 431, 431, 431, 431, 431, 431, 431, 293, 430, 417,
-    363, 416, 315, 342, 418, 424, 400, 442, 402, 303, 266, 299]
 BOS = 1
 SCALE_TOLERANCE = 1e-4
-
-
-def convert(checkpoint, out_dir):
-    proc = subprocess.run([sys.executable, str(CONVERTER), str(checkpoint), str(out_dir)],
-                          capture_output=True, text=True, timeout=300)
-    return proc.returncode, proc.stdout, proc.stderr
 
 
 # --- numpy reference, written from the forward pass in ../shared/models/README.md -------
@@ -120,22 +107,18 @@ def assert_close_to_scale(ours, reference, what):
 
 # --- stories260K ---------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def stories_onnx(stories260k, tmp_path_factory):
-    out = tmp_path_factory.mktemp("stories260k_onnx")
-    code, stdout, stderr = convert(stories260k, out)
-    assert code == 0, stdout + stderr
-    return out
+@pytest.fixture
+def reference_tokens(stories260k_reference_tokens):
+    return stories260k_reference_tokens
 
 
-def test_converted_graphs_have_the_promised_interface(stories_onnx):
-    import json
-    config = json.loads((stories_onnx / "config.json").read_text())
+def test_converted_graphs_have_the_promised_interface(stories260k_onnx):
+    config = json.loads((stories260k_onnx / "config.json").read_text())
     assert (config["dim"], config["n_layers"], config["n_heads"], config["n_kv_heads"],
             config["vocab_size"], config["head_size"]) == (64, 5, 8, 4, 512, 8)
     kv = [f"{k}_{l}" for l in range(5) for k in ("key", "value")]
     for kind in ("prefill", "decode"):
-        model = onnx.load(stories_onnx / f"{kind}.onnx")
+        model = onnx.load(stories260k_onnx / f"{kind}.onnx")
         onnx.checker.check_model(model, full_check=True)
         assert [(o.domain, o.version) for o in model.opset_import] == [("", 17)]
         inputs = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]
@@ -152,47 +135,52 @@ def test_converted_graphs_have_the_promised_interface(stories_onnx):
         # Tied classifier: one embedding table, used by the Gather and the classifier.
         users = [n.op_type for n in model.graph.node if "tok_embeddings.weight" in n.input]
         assert sorted(users) == ["Gather", "Transpose"]
-    prefill = onnx.load(stories_onnx / "prefill.onnx")
+    prefill = onnx.load(stories260k_onnx / "prefill.onnx")
     assert "Trilu" in {n.op_type for n in prefill.graph.node}
     ins = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]
            for i in prefill.graph.input}
     assert ins == {"input_ids": ["batch", "seq"]}
-    decode = onnx.load(stories_onnx / "decode.onnx")
+    decode = onnx.load(stories260k_onnx / "decode.onnx")
     ins = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]
            for i in decode.graph.input}
     assert ins["input_ids"] == ["batch", 1]
     assert ins["past_key_3"] == ["batch", 4, "past_seq", 8]
 
 
-def test_conversion_is_deterministic(stories260k, stories_onnx, tmp_path):
-    code, stdout, stderr = convert(stories260k, tmp_path)
+def test_conversion_is_deterministic(stories260k, stories260k_onnx, convert_llama2c,
+                                     tmp_path):
+    code, stdout, stderr = convert_llama2c(stories260k, tmp_path)
     assert code == 0, stdout + stderr
     for name in ("prefill.onnx", "decode.onnx", "config.json"):
-        assert (tmp_path / name).read_bytes() == (stories_onnx / name).read_bytes(), name
+        assert (tmp_path / name).read_bytes() == (stories260k_onnx / name).read_bytes(), name
 
 
-def test_numpy_reference_reproduces_reference_tokens(stories260k, greedy_decode):
+def test_numpy_reference_reproduces_reference_tokens(stories260k, reference_tokens,
+                                                     greedy_decode):
     reference = Llama2cReference(stories260k)
-    assert greedy_decode(lambda tokens: reference.step(tokens[-1]), [BOS], 48) == \
-        REFERENCE_TOKENS
+
+    def step(tokens):  # greedy_decode calls once per new token, in order
+        return reference.step(tokens[-1])
+
+    assert greedy_decode(step, [BOS], 48) == reference_tokens
 
 
-def test_prefill_greedy_reproduces_reference_tokens(stories_onnx, ort_runner, greedy_decode,
-                                                    full_sequence_stepper):
-    step = full_sequence_stepper(ort_runner, stories_onnx / "prefill.onnx")
-    assert greedy_decode(step, [BOS], 48) == REFERENCE_TOKENS
+def test_prefill_greedy_reproduces_reference_tokens(stories260k_onnx, reference_tokens, ort_runner,
+                                                    greedy_decode, full_sequence_stepper):
+    step = full_sequence_stepper(ort_runner, stories260k_onnx / "prefill.onnx")
+    assert greedy_decode(step, [BOS], 48) == reference_tokens
 
 
-def test_decode_greedy_with_kv_cache_reproduces_reference_tokens(stories_onnx, ort_runner,
-                                                                 greedy_decode, kv_cache_stepper):
-    step = kv_cache_stepper(ort_runner, stories_onnx / "prefill.onnx",
-                            stories_onnx / "decode.onnx")
-    assert greedy_decode(step, [BOS], 48) == REFERENCE_TOKENS
+def test_decode_greedy_with_kv_cache_reproduces_reference_tokens(
+        stories260k_onnx, reference_tokens, ort_runner, greedy_decode, kv_cache_stepper):
+    step = kv_cache_stepper(ort_runner, stories260k_onnx / "prefill.onnx",
+                            stories260k_onnx / "decode.onnx")
+    assert greedy_decode(step, [BOS], 48) == reference_tokens
 
 
-def test_decode_from_an_empty_cache_reproduces_reference_tokens(stories_onnx, ort_runner,
-                                                                greedy_decode):
-    decode = stories_onnx / "decode.onnx"
+def test_decode_from_an_empty_cache_reproduces_reference_tokens(
+        stories260k_onnx, reference_tokens, ort_runner, greedy_decode):
+    decode = stories260k_onnx / "decode.onnx"
     past = {f"past_{k}_{l}": np.zeros((1, 4, 0, 8), np.float32)
             for l in range(5) for k in ("key", "value")}
 
@@ -202,41 +190,42 @@ def test_decode_from_an_empty_cache_reproduces_reference_tokens(stories_onnx, or
                      if n.startswith("present_")})
         return outputs["logits"][0, -1]
 
-    assert greedy_decode(step, [BOS], 48) == REFERENCE_TOKENS
+    assert greedy_decode(step, [BOS], 48) == reference_tokens
 
 
-def test_logits_agree_with_numpy_reference(stories260k, stories_onnx, ort_runner):
-    tokens = [BOS] + REFERENCE_TOKENS
+def test_logits_agree_with_numpy_reference(stories260k, stories260k_onnx, reference_tokens,
+                                           ort_runner):
+    tokens = [BOS] + reference_tokens
     reference = Llama2cReference(stories260k).logits(tokens)
-    prefill = ort_runner(stories_onnx / "prefill.onnx", {"input_ids": np.array([tokens])})
-    assert prefill["logits"].shape == (1, 49, 512)
-    assert_close_to_scale(prefill["logits"][0], reference, "prefill logits")
+    prefill, decode = stories260k_onnx / "prefill.onnx", stories260k_onnx / "decode.onnx"
+    whole = ort_runner(prefill, {"input_ids": np.array([tokens])})
+    assert whole["logits"].shape == (1, 49, 512)
+    assert_close_to_scale(whole["logits"][0], reference, "prefill logits")
     for l in range(5):
-        assert prefill[f"present_key_{l}"].shape == (1, 4, 49, 8)
+        assert whole[f"present_key_{l}"].shape == (1, 4, 49, 8)
 
     # Prompt of 10 through prefill, the rest one token at a time through decode.
-    outputs = ort_runner(stories_onnx / "prefill.onnx", {"input_ids": np.array([tokens[:10]])})
+    outputs = ort_runner(prefill, {"input_ids": np.array([tokens[:10]])})
     decoded = [outputs["logits"][0]]
     for token in tokens[10:]:
         feeds = {n.replace("present_", "past_"): v for n, v in outputs.items()
                  if n.startswith("present_")}
-        outputs = ort_runner(stories_onnx / "decode.onnx",
-                             {"input_ids": np.array([[token]]), **feeds})
+        outputs = ort_runner(decode, {"input_ids": np.array([[token]]), **feeds})
         decoded.append(outputs["logits"][0])
     assert outputs["present_value_4"].shape == (1, 4, 49, 8)
     assert_close_to_scale(np.concatenate(decoded), reference, "decode logits")
 
 
-def test_batched_prefill_and_decode_match_single_rows(stories_onnx, ort_runner):
+def test_batched_prefill_and_decode_match_single_rows(stories260k_onnx, ort_runner):
     rows = np.array([[BOS, 461, 461, 401, 401], [BOS, 300, 12, 7, 511]], dtype=np.int64)
-    batched = ort_runner(stories_onnx / "prefill.onnx", {"input_ids": rows})
+    prefill, decode = stories260k_onnx / "prefill.onnx", stories260k_onnx / "decode.onnx"
+    batched = ort_runner(prefill, {"input_ids": rows})
     next_ids = np.array([[401], [99]], dtype=np.int64)
     feeds = {n.replace("present_", "past_"): v for n, v in batched.items()
              if n.startswith("present_")}
-    batched_decode = ort_runner(stories_onnx / "decode.onnx", {"input_ids": next_ids, **feeds})
+    batched_decode = ort_runner(decode, {"input_ids": next_ids, **feeds})
     for b in range(2):
-        single = ort_runner(stories_onnx / "prefill.onnx",
-                            {"input_ids": np.concatenate([rows[b], next_ids[b]])[None]})
+        single = ort_runner(prefill, {"input_ids": np.concatenate([rows[b], next_ids[b]])[None]})
         np.testing.assert_allclose(batched["logits"][b], single["logits"][0, :5], atol=1e-4)
         np.testing.assert_allclose(batched_decode["logits"][b, 0], single["logits"][0, 5],
                                    atol=1e-4)
@@ -264,11 +253,11 @@ def write_checkpoint(path, dim=16, hidden=24, layers=2, heads=4, kv_heads=2, voc
 
 @pytest.mark.parametrize("heads,kv_heads,shared", [(4, 4, True), (4, 2, False), (4, 1, True)],
                          ids=["mha-tied", "gqa-untied", "mqa-tied"])
-def test_synthetic_checkpoint_matches_numpy_reference(tmp_path, ort_runner, heads, kv_heads,
-                                                      shared):
+def test_synthetic_checkpoint_matches_numpy_reference(convert_llama2c, tmp_path, ort_runner,
+                                                      heads, kv_heads, shared):
     ckpt = write_checkpoint(tmp_path / "tiny.bin", heads=heads, kv_heads=kv_heads,
                             shared=shared)
-    code, stdout, stderr = convert(ckpt, tmp_path / "onnx")
+    code, stdout, stderr = convert_llama2c(ckpt, tmp_path / "onnx")
     assert code == 0, stdout + stderr
     tokens = np.random.default_rng(1).integers(0, 32, size=(2, 12))
     reference = Llama2cReference(ckpt)
@@ -283,9 +272,9 @@ def test_synthetic_checkpoint_matches_numpy_reference(tmp_path, ort_runner, head
         assert_close_to_scale(decode["logits"][b], expected[11:], f"decode row {b}")
 
 
-def expect_error(tmp_path, checkpoint, *fragments):
+def expect_error(convert_llama2c, tmp_path, checkpoint, *fragments):
     out = tmp_path / "out"
-    code, _, err = convert(checkpoint, out)
+    code, _, err = convert_llama2c(checkpoint, out)
     assert code == 2, f"exit {code}: {err}"
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -295,23 +284,25 @@ def expect_error(tmp_path, checkpoint, *fragments):
     assert not (out / "prefill.onnx").exists()
 
 
-def test_missing_checkpoint_is_one_line_error(tmp_path):
-    expect_error(tmp_path, tmp_path / "absent.bin", "absent.bin", "cannot read")
+def test_missing_checkpoint_is_one_line_error(convert_llama2c, tmp_path):
+    expect_error(convert_llama2c, tmp_path, tmp_path / "absent.bin", "absent.bin",
+                 "cannot read")
 
 
-def test_truncated_checkpoint_is_one_line_error(tmp_path):
+def test_truncated_checkpoint_is_one_line_error(convert_llama2c, tmp_path):
     ckpt = write_checkpoint(tmp_path / "tiny.bin")
     data = ckpt.read_bytes()
     ckpt.write_bytes(data[:-100])
-    expect_error(tmp_path, ckpt, "truncated", str(len(data) - 100), str(len(data)))
+    expect_error(convert_llama2c, tmp_path, ckpt, "truncated", str(len(data) - 100),
+                 str(len(data)))
     ckpt.write_bytes(data[:10])
-    expect_error(tmp_path, ckpt, "truncated", "header")
+    expect_error(convert_llama2c, tmp_path, ckpt, "truncated", "header")
 
 
-def test_trailing_bytes_are_an_error(tmp_path):
+def test_trailing_bytes_are_an_error(convert_llama2c, tmp_path):
     ckpt = write_checkpoint(tmp_path / "tiny.bin")
     ckpt.write_bytes(ckpt.read_bytes() + b"\0" * 8)
-    expect_error(tmp_path, ckpt, "8 unexpected trailing bytes")
+    expect_error(convert_llama2c, tmp_path, ckpt, "8 unexpected trailing bytes")
 
 
 @pytest.mark.parametrize("header,fragment", [
@@ -321,13 +312,13 @@ def test_trailing_bytes_are_an_error(tmp_path):
     ((16, 24, 2, 16, 16, 32, 16), "head size 1 is odd"),
     ((16, 24, 2, 4, 2, 0, 16), "vocab_size = 0"),
 ])
-def test_invalid_header_is_one_line_error(tmp_path, header, fragment):
+def test_invalid_header_is_one_line_error(convert_llama2c, tmp_path, header, fragment):
     ckpt = tmp_path / "bad.bin"
     ckpt.write_bytes(struct.pack("<7i", *header) + b"\0" * 4096)
-    expect_error(tmp_path, ckpt, fragment)
+    expect_error(convert_llama2c, tmp_path, ckpt, fragment)
 
 
-def test_versioned_export_format_is_rejected_clearly(tmp_path):
+def test_versioned_export_format_is_rejected_clearly(convert_llama2c, tmp_path):
     ckpt = tmp_path / "v1.bin"
     ckpt.write_bytes(struct.pack("<Ii7i", 0x616B3432, 1, 16, 24, 2, 4, 2, 32, 16) + b"\0" * 256)
-    expect_error(tmp_path, ckpt, "version 1", "not supported")
+    expect_error(convert_llama2c, tmp_path, ckpt, "version 1", "not supported")
