@@ -256,7 +256,9 @@ def build_model(cfg, weights, kind):
         ones = g.op("ConstantOfShape", [square], "/mask/ConstantOfShape",
                     value=helper.make_tensor("value", TensorProto.BOOL, [1], [True]))
         mask = g.op("Trilu", [ones], "/mask/Trilu", upper=0)
-    neg_inf = g.const(-np.inf, np.float32)
+    # The lowest finite float, as HF exporters use: exp() of it is still 0 after the
+    # max-subtraction, and no kernel has to handle infinities.
+    masked = g.const(np.finfo(np.float32).min, np.float32)
     scale = g.const(math.sqrt(hs), np.float32)
 
     inputs = [helper.make_tensor_value_info(
@@ -306,7 +308,7 @@ def build_model(cfg, weights, kind):
         kt = g.op("Transpose", [k], f"{p}/attention/Transpose_k", perm=[0, 1, 3, 2])
         scores = g.op("MatMul", [q, kt], f"{p}/attention/MatMul_qk")
         scores = g.op("Div", [scores, scale], f"{p}/attention/Div")
-        scores = g.op("Where", [mask, scores, neg_inf], f"{p}/attention/Where")
+        scores = g.op("Where", [mask, scores, masked], f"{p}/attention/Where")
         probs = g.op("Softmax", [scores], f"{p}/attention/Softmax", axis=-1)
         att = g.op("MatMul", [probs, v], f"{p}/attention/MatMul_pv")
         att = g.op("Transpose", [att], f"{p}/attention/Transpose_out", perm=[0, 2, 1, 3])

@@ -305,6 +305,15 @@ def test_trailing_bytes_are_an_error(convert_llama2c, tmp_path):
     expect_error(convert_llama2c, tmp_path, ckpt, "8 unexpected trailing bytes")
 
 
+def test_non_finite_weights_are_an_error(convert_llama2c, tmp_path):
+    ckpt = write_checkpoint(tmp_path / "tiny.bin")
+    data = bytearray(ckpt.read_bytes())
+    offset = 28 + 4 * (32 * 16 + 2 * 16 + 5)  # a float inside wq
+    data[offset:offset + 4] = struct.pack("<f", float("nan"))
+    ckpt.write_bytes(bytes(data))
+    expect_error(convert_llama2c, tmp_path, ckpt, "non-finite values in wq")
+
+
 @pytest.mark.parametrize("header,fragment", [
     ((16, 24, 2, 0, 2, 32, 16), "n_heads = 0"),
     ((16, 24, 2, 3, 3, 32, 16), "not a multiple of n_heads"),
