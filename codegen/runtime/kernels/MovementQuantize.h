@@ -15,24 +15,59 @@
 
 namespace ds::rt::movement {
 
-/// Quantizes n values x[i] / scale[i * scaleStep] with zero point zp[i * zpStep]
-/// (steps are 0 for a shared parameter, 1 for one per element) into [lo, hi].
-template <typename Q, typename X>
-inline void quantizeRun(const X *x, const float *scale, int64_t scaleStep, const Q *zp,
-                        int64_t zpStep, Q *y, int64_t n) {
+/// One value: saturate(round_half_to_even(x / scale) + zp) into Q's range.
+template <typename Q>
+#if defined(__GNUC__) && !defined(__clang__)
+// Comparisons may raise FP exceptions under the default -ftrapping-math, which
+// stops GCC from turning the clamps into vector min/max; we never inspect FP flags.
+__attribute__((optimize("no-trapping-math"), always_inline))
+#endif
+inline Q quantizeValue(float x, float scale, float zp) {
   constexpr float kMagic = 12582912.0f; // 1.5 * 2^23
   constexpr float kLimit = 4194304.0f;  // 2^22
-  const float lo = static_cast<float>(std::numeric_limits<Q>::min());
-  const float hi = static_cast<float>(std::numeric_limits<Q>::max());
-  for (int64_t i = 0; i < n; ++i) {
-    float q = static_cast<float>(static_cast<float>(x[i]) / scale[i * scaleStep]);
-    q = q == q ? q : 0.0f;
-    q = q < -kLimit ? -kLimit : (q > kLimit ? kLimit : q);
-    float r = (q + kMagic) - kMagic; // kernels build without -ffast-math: not folded
-    float v = r + static_cast<float>(zp ? zp[i * zpStep] : Q(0));
-    v = v < lo ? lo : (v > hi ? hi : v);
-    y[i] = static_cast<Q>(v);
+  constexpr float lo = static_cast<float>(std::numeric_limits<Q>::min());
+  constexpr float hi = static_cast<float>(std::numeric_limits<Q>::max());
+  float q = x / scale;
+  q = q == q ? q : 0.0f;
+  q = q < -kLimit ? -kLimit : (q > kLimit ? kLimit : q);
+  float v = ((q + kMagic) - kMagic) + zp; // built without -ffast-math: not folded
+  v = v < lo ? lo : (v > hi ? hi : v);
+  return static_cast<Q>(v);
+}
+
+/// Quantizes n values x[i] / scale[i * step] with zero point zp[i * step] (zp may
+/// be null: 0). step is 0 for shared parameters (hoisted, so the loop vectorizes)
+/// or 1 for one parameter per element (blocked quantization).
+template <typename Q, typename X>
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-trapping-math")))
+#endif
+inline void quantizeRun(const X *x, const float *scale, int64_t step, const Q *zp, Q *y,
+                        int64_t n) {
+  if (step == 0) {
+    const float s = scale[0], z = zp ? static_cast<float>(zp[0]) : 0.0f;
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = quantizeValue<Q>(static_cast<float>(x[i]), s, z);
+    return;
   }
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = quantizeValue<Q>(static_cast<float>(x[i]), scale[i],
+                            zp ? static_cast<float>(zp[i]) : 0.0f);
+}
+
+/// Folds x[0, n) into [lo, hi] (which start as the caller's running range); NaN is
+/// skipped. The ternaries are exactly x86 min/max, so vectorizing keeps the result.
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-trapping-math")))
+#endif
+inline void extendRange(const float *x, int64_t n, float &lo, float &hi) {
+  float l = lo, h = hi;
+  for (int64_t i = 0; i < n; ++i) {
+    l = x[i] < l ? x[i] : l;
+    h = x[i] > h ? x[i] : h;
+  }
+  lo = l;
+  hi = h;
 }
 
 } // namespace ds::rt::movement

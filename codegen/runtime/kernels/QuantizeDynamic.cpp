@@ -30,10 +30,8 @@ void dynamicQuantizeLinearKernel(const KernelContext &ctx, const std::vector<Ten
   parallelRange(ctx.pool, chunks, n, [&](int64_t begin, int64_t end) {
     for (int64_t c = begin; c < end; ++c) {
       float lo = 0.0f, hi = 0.0f;
-      for (int64_t i = c * kChunk, e = std::min(n, i + kChunk); i < e; ++i) {
-        lo = src[i] < lo ? src[i] : lo;
-        hi = src[i] > hi ? src[i] : hi;
-      }
+      int64_t first = c * kChunk;
+      extendRange(src + first, std::min(n, first + kChunk) - first, lo, hi);
       lows[static_cast<size_t>(c)] = lo;
       highs[static_cast<size_t>(c)] = hi;
     }
@@ -51,7 +49,7 @@ void dynamicQuantizeLinearKernel(const KernelContext &ctx, const std::vector<Ten
   Tensor y(DType::U8, x.shape()), yScale(DType::F32, {}), yZeroPoint(DType::U8, {});
   uint8_t *dst = y.mutableData<uint8_t>();
   parallelRange(ctx.pool, n, n, [&](int64_t begin, int64_t end) {
-    quantizeRun<uint8_t, float>(src + begin, &scale, 0, &zp, 0, dst + begin, end - begin);
+    quantizeRun<uint8_t, float>(src + begin, &scale, 0, &zp, dst + begin, end - begin);
   });
   yScale.mutableData<float>()[0] = scale;
   yZeroPoint.mutableData<uint8_t>()[0] = zp;

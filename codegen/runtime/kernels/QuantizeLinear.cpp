@@ -122,7 +122,7 @@ void quantizeLinearKernel(const KernelContext &ctx, const std::vector<Tensor> &i
       using X = typename decltype(xTag)::type;
       const X *src = x.data<X>();
       forEachRun(ctx.pool, layout, x.numel(), [&](int64_t i, int64_t p, int64_t step, int64_t n) {
-        quantizeRun<Q, X>(src + i, s + p, step, zp ? zp + p : nullptr, step, dst + i, n);
+        quantizeRun<Q, X>(src + i, s + p, step, zp ? zp + p : nullptr, dst + i, n);
       });
     });
   });
