@@ -132,8 +132,9 @@ struct Problem {
 };
 
 /// Packs op(B)[p0 : p0+kc, n0 : n0+cols] into NR-wide panels, zero-padded.
-void packB(const Problem &p, int nr, int64_t p0, int64_t kc, int64_t n0, int64_t cols,
-           float *dst) {
+void packB(const Problem &p, const MicroKernelFamily &family, int64_t p0, int64_t kc,
+           int64_t n0, int64_t cols, float *dst) {
+  const int nr = family.nr;
   for (int64_t j0 = 0; j0 < cols; j0 += nr, dst += nr * kc) {
     int64_t width = std::min<int64_t>(nr, cols - j0);
     if (!p.transB) {
@@ -144,6 +145,8 @@ void packB(const Problem &p, int nr, int64_t p0, int64_t kc, int64_t n0, int64_t
         for (int64_t j = width; j < nr; ++j)
           d[j] = 0.0f;
       }
+    } else if (family.packTransposed) {
+      family.packTransposed(p.B + (n0 + j0) * p.ldb + p0, p.ldb, width, kc, nr, dst);
     } else {
       // op(B)(k, n) = B[n * ldb + k]: each column of the panel is a contiguous
       // run of B. Transpose in small blocks so reads and writes both stay local.
@@ -220,7 +223,7 @@ void runTile(const Problem &p, const MicroKernelFamily &family, int64_t m0, int6
     if (prepackedB) {
       bPacked = prepackedB + p0 * roundUp(p.N, nr) + n0 * kc;
     } else {
-      packB(p, nr, p0, kc, n0, cols, bSlice);
+      packB(p, family, p0, kc, n0, cols, bSlice);
       bPacked = bSlice;
     }
     for (int64_t i0 = m0; i0 < m1; i0 += mr) {
@@ -402,7 +405,7 @@ void gemmF32WithIsa(GemmIsa isa, bool transA, bool transB, int64_t M, int64_t N,
         int64_t j0 = panel * nr, width = std::min(nr, N - j0);
         for (int64_t p0 = 0; p0 < K; p0 += kKC) {
           int64_t kc = std::min(kKC, K - p0);
-          packB(p, static_cast<int>(nr), p0, kc, j0, width, packed + p0 * paddedN + j0 * kc);
+          packB(p, family, p0, kc, j0, width, packed + p0 * paddedN + j0 * kc);
         }
       }
     };

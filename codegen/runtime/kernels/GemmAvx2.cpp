@@ -134,6 +134,31 @@ __attribute__((target("avx2,fma"))) void accumulateRowsAvx2(int64_t count, int64
   }
 }
 
+/// Transposes the 8 x 8 block at src (row stride ld) into dst (row stride nr).
+__attribute__((target("avx2,fma"))) inline void transpose8x8(const float *src, int64_t ld,
+                                                             float *dst, int64_t nr) {
+  __m256 r0 = _mm256_loadu_ps(src + 0 * ld), r1 = _mm256_loadu_ps(src + 1 * ld);
+  __m256 r2 = _mm256_loadu_ps(src + 2 * ld), r3 = _mm256_loadu_ps(src + 3 * ld);
+  __m256 r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld);
+  __m256 r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(dst + 0 * nr, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(dst + 1 * nr, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(dst + 2 * nr, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(dst + 3 * nr, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(dst + 4 * nr, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(dst + 5 * nr, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(dst + 6 * nr, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(dst + 7 * nr, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
 template <int... Rows>
 MicroKernelFamily makeFamily(std::integer_sequence<int, Rows...>) {
   MicroKernelFamily family;
@@ -142,10 +167,29 @@ MicroKernelFamily makeFamily(std::integer_sequence<int, Rows...>) {
   ((family.byRows[Rows + 1] = &microKernelAvx2<Rows + 1>), ...);
   family.dot = &dotAvx2;
   family.accumulateRows = &accumulateRowsAvx2;
+  family.packTransposed = &packTransposedAvx;
   return family;
 }
 
 } // namespace
+
+__attribute__((target("avx2,fma"))) void packTransposedAvx(const float *src, int64_t ld,
+                                                            int64_t width, int64_t kc, int nr,
+                                                            float *dst) {
+  const int64_t fullJ = width / 8 * 8, fullK = kc / 8 * 8;
+  for (int64_t k = 0; k < fullK; k += 8)
+    for (int64_t j = 0; j < fullJ; j += 8)
+      transpose8x8(src + j * ld + k, ld, dst + k * nr + j, nr);
+  // Ragged edges and the zero padding, element by element.
+  for (int64_t k = 0; k < kc; ++k) {
+    float *d = dst + k * nr;
+    int64_t jStart = k < fullK ? fullJ : 0;
+    for (int64_t j = jStart; j < width; ++j)
+      d[j] = src[j * ld + k];
+    for (int64_t j = width; j < nr; ++j)
+      d[j] = 0.0f;
+  }
+}
 
 const MicroKernelFamily &avx2MicroKernels() {
   static const MicroKernelFamily family = makeFamily(std::make_integer_sequence<int, kMR>{});

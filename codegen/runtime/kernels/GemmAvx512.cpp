@@ -130,6 +130,7 @@ MicroKernelFamily makeFamily(std::integer_sequence<int, Rows...>) {
   ((family.byRows[Rows + 1] = &microKernelAvx512<Rows + 1>), ...);
   family.dot = &dotAvx512;
   family.accumulateRows = &accumulateRowsAvx512;
+  family.packTransposed = &packTransposedAvx;
   return family;
 }
 

@@ -30,6 +30,11 @@ using DotFn = float (*)(int64_t n, const float *x, const float *y);
 using AccumulateRowsFn = void (*)(int64_t count, int64_t n, const float *s,
                                   const float *x, int64_t ldx, float *acc);
 
+/// Packs one B panel from a transposed B (op(B)(k, j) = src[j * ld + k]):
+/// dst[k * nr + j] for k < kc, j < width, zero for width <= j < nr.
+using PackTransposedFn = void (*)(const float *src, int64_t ld, int64_t width, int64_t kc,
+                                  int nr, float *dst);
+
 constexpr int kMaxMR = 16;
 
 struct MicroKernelFamily {
@@ -39,10 +44,16 @@ struct MicroKernelFamily {
   MicroKernelFn byRows[kMaxMR + 1] = {};
   DotFn dot = nullptr;
   AccumulateRowsFn accumulateRows = nullptr;
+  /// Optional faster transposing pack; the driver's scalar loop otherwise.
+  PackTransposedFn packTransposed = nullptr;
 };
 
 const MicroKernelFamily &portableMicroKernels();
 const MicroKernelFamily &avx2MicroKernels();
 const MicroKernelFamily &avx512MicroKernels();
+
+/// AVX 8 x 8 block transposes (GemmAvx2.cpp); used by both AVX families.
+void packTransposedAvx(const float *src, int64_t ld, int64_t width, int64_t kc, int nr,
+                       float *dst);
 
 } // namespace ds::rt::gemm_detail
