@@ -1,0 +1,89 @@
+//===- ElementwiseSelect.cpp - Where (3-way broadcast) and Clip -----------===//
+//
+// Where picks X or Y by a bool condition, all three broadcasting together.
+// Clip bounds the input by optional scalar min/max inputs (opset >= 11; the
+// older min/max float attributes are honoured too when present). Clip is
+// min(max(x, lo), hi): with lo > hi every element becomes hi, as numpy.clip,
+// and NaN stays NaN.
+//===----------------------------------------------------------------------===//
+#include "ElementwiseUtil.h"
+
+namespace ds::rt {
+namespace {
+using namespace elementwise;
+
+using KernelArgs = const std::vector<Tensor> &;
+
+void whereKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs) {
+  checkInputCount(inputs, 3, 3, "Where");
+  const Tensor &cond = inputs[0], &x = inputs[1], &y = inputs[2];
+  DS_CHECK(cond.dtype() == DType::Bool,
+           std::string("condition must be bool, got ") + dtypeName(cond.dtype()));
+  DS_CHECK(x.dtype() == y.dtype(), std::string("X and Y have different element types: ") +
+                                       dtypeName(x.dtype()) + " and " + dtypeName(y.dtype()));
+  Shape outShape = broadcastShapes(broadcastShapes(cond.shape(), x.shape()), y.shape());
+  dispatchDType<DS_ALL_TYPES>(x.dtype(), "Where", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    Tensor out(x.dtype(), outShape);
+    const bool *pc = cond.data<bool>();
+    const T *px = x.data<T>(), *py = y.data<T>();
+    T *po = out.mutableData<T>();
+    auto plan = makeBroadcastPlan<3>({&cond.shape(), &x.shape(), &y.shape()}, outShape);
+    forEachRow(ctx.pool, plan, kCheap,
+               [&](const std::array<int64_t, 3> &off, const std::array<int64_t, 3> &st,
+                   int64_t pos, int64_t len) {
+                 const bool *c = pc + off[0];
+                 const T *a = px + off[1], *b = py + off[2];
+                 T *o = po + pos;
+                 if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+                   for (int64_t i = 0; i < len; ++i)
+                     o[i] = c[i] ? a[i] : b[i];
+                 } else {
+                   for (int64_t i = 0; i < len; ++i)
+                     o[i] = c[i * st[0]] ? a[i * st[1]] : b[i * st[2]];
+                 }
+               });
+    outputs.push_back(std::move(out));
+  });
+}
+
+/// Reads a Clip bound: a one-element tensor of the input's dtype.
+template <typename T> T readBound(const Tensor &bound, const char *name) {
+  DS_CHECK(bound.numel() == 1, std::string("'") + name + "' must be a scalar, got shape " +
+                                   shapeToString(bound.shape()));
+  return bound.data<T>()[0];
+}
+
+void clipKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs) {
+  checkInputCount(inputs, 1, 3, "Clip");
+  const Tensor &x = inputs[0];
+  const Tensor &minIn = optionalInput(inputs, 1), &maxIn = optionalInput(inputs, 2);
+  dispatchDType<DS_NUMERIC_TYPES>(x.dtype(), "Clip", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
+    if constexpr (std::is_floating_point_v<T>) {
+      lo = -std::numeric_limits<T>::infinity();
+      hi = std::numeric_limits<T>::infinity();
+      // Clip-6 carried the bounds as attributes.
+      if (ctx.attrs.has("min"))
+        lo = static_cast<T>(ctx.attrs.getFloat("min", 0.0f));
+      if (ctx.attrs.has("max"))
+        hi = static_cast<T>(ctx.attrs.getFloat("max", 0.0f));
+    }
+    if (!minIn.isAbsent())
+      lo = readBound<T>(minIn, "min");
+    if (!maxIn.isAbsent())
+      hi = readBound<T>(maxIn, "max");
+    Tensor out(x.dtype(), x.shape());
+    mapUnary(ctx.pool, x.data<T>(), out.mutableData<T>(), x.numel(), kCheap,
+             [lo, hi](T v) { return std::min(std::max(v, lo), hi); });
+    outputs.push_back(std::move(out));
+  });
+}
+
+} // namespace
+
+DS_REGISTER_KERNEL("where", whereKernel);
+DS_REGISTER_KERNEL("clip", clipKernel);
+
+} // namespace ds::rt
