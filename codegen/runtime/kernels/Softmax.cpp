@@ -5,7 +5,8 @@
 // and each row of the flattened trailing dims is normalized as one vector.
 // Both become [outer, R, inner] with R normalized. inner == 1 (the usual case)
 // works on contiguous rows; otherwise a block of columns is processed together
-// so every loop still runs along contiguous memory. Sums accumulate in double.
+// so every loop still runs along contiguous memory. Sums accumulate in double,
+// except on the AVX-512 float row path (see normalizeRowAvx512).
 //===----------------------------------------------------------------------===//
 #include "ds/runtime/Dispatch.h"
 #include "ds/runtime/Kernel.h"
@@ -13,6 +14,14 @@
 
 #include <algorithm>
 #include <cmath>
+// GCC 12's AVX-512 intrinsics initialize their "undefined" operand from itself,
+// which trips -Wuninitialized once inlined; the warning is about the header.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#include <cstring>
+#include <type_traits>
 
 namespace ds::rt {
 namespace {
@@ -39,10 +48,39 @@ template <typename T> T rowMax(const T *x, int64_t n) {
   return m;
 }
 
-/// exp in the element type: expf for float, which is exact to about an ulp.
-template <typename T> T expOf(T x) { return std::exp(x); }
+/// exp(x) for x <= 0 (softmax only exponentiates x - max), float: range
+/// reduction by ln 2 and a degree-6 polynomial, about 2 ulp, written branch-free
+/// so the loops around it vectorize. Below -87 it returns exp(-87) ~ 1.6e-38
+/// instead of 0 (irrelevant next to the row's largest term, which is 1); NaN
+/// stays NaN.
+inline float expNonPositive(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f; // round(x / ln2)
+  float r = x - n * 0.693145752f;                                  // ln2, high part
+  r = r - n * 1.42860677e-6f;                                      // ln2, low part
+  float p = 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23; // 2^n
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
 
-template <SoftmaxKind Kind, typename T> void normalizeRow(const T *x, T *y, int64_t n) {
+/// exp of a non-positive argument in the element type.
+template <typename T> T expOf(T x) {
+  if constexpr (std::is_same_v<T, float>)
+    return expNonPositive(x);
+  else
+    return std::exp(x);
+}
+
+template <SoftmaxKind Kind, typename T>
+void normalizeRow(const T *x, T *y, int64_t n) {
   T m = rowMax(x, n);
   if constexpr (Kind == SoftmaxKind::Hardmax) {
     int64_t at = 0;
@@ -128,6 +166,96 @@ void normalizeColumns(const T *x, T *y, int64_t R, int64_t inner, int64_t width)
     }
 }
 
+// AVX-512 rows for float softmax / log_softmax: the same math as normalizeRow
+// with a vector exp (range reduction, degree-6 polynomial, exponent bits), and float
+// sums in 64 independent lanes (at most n/64 terms each, so rounding stays near
+// 1e-7 relative). Only intrinsics under the target attribute (see GemmAvx512.cpp).
+__attribute__((target("avx512f"))) inline __m512 expNonPositiveAvx512(__m512 x) {
+  // max(c, x) returns x when x is NaN, so NaN propagates.
+  x = _mm512_max_ps(_mm512_set1_ps(-87.0f), x);
+  // round(x / ln2) with the 1.5 * 2^23 trick (vrndscaleps is slow on some CPUs).
+  const __m512 magic = _mm512_set1_ps(12582912.0f);
+  __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504f), magic), magic);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720.0f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  // 2^n from the exponent bits; n >= -126 after the clamp, so it is normal.
+  __m512i bits = _mm512_slli_epi32(
+      _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+}
+
+template <SoftmaxKind Kind>
+__attribute__((target("avx512f"))) void normalizeRowAvx512(const float *x, float *y,
+                                                           int64_t n) {
+  const __m512 negInf = _mm512_set1_ps(-INFINITY);
+  __m512 mx = negInf;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    mx = _mm512_max_ps(mx, _mm512_loadu_ps(x + i));
+  __mmask16 tail = static_cast<__mmask16>((1u << (n - i)) - 1);
+  mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(negInf, tail, x + i));
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, mx);
+  float m = lanes[0];
+  for (int l = 1; l < 16; ++l)
+    m = lanes[l] > m ? lanes[l] : m;
+
+  const __m512 mv = _mm512_set1_ps(m);
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  i = 0;
+  for (; i + 64 <= n; i += 64) {
+    __m512 e0 = expNonPositiveAvx512(_mm512_sub_ps(_mm512_loadu_ps(x + i), mv));
+    __m512 e1 = expNonPositiveAvx512(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), mv));
+    __m512 e2 = expNonPositiveAvx512(_mm512_sub_ps(_mm512_loadu_ps(x + i + 32), mv));
+    __m512 e3 = expNonPositiveAvx512(_mm512_sub_ps(_mm512_loadu_ps(x + i + 48), mv));
+    if constexpr (Kind == SoftmaxKind::Softmax) {
+      _mm512_storeu_ps(y + i, e0);
+      _mm512_storeu_ps(y + i + 16, e1);
+      _mm512_storeu_ps(y + i + 32, e2);
+      _mm512_storeu_ps(y + i + 48, e3);
+    }
+    s0 = _mm512_add_ps(s0, e0);
+    s1 = _mm512_add_ps(s1, e1);
+    s2 = _mm512_add_ps(s2, e2);
+    s3 = _mm512_add_ps(s3, e3);
+  }
+  for (; i < n; i += 16) {
+    __mmask16 mask = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+    __m512 e = _mm512_maskz_mov_ps(
+        mask, expNonPositiveAvx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + i), mv)));
+    if constexpr (Kind == SoftmaxKind::Softmax)
+      _mm512_mask_storeu_ps(y + i, mask, e);
+    s0 = _mm512_add_ps(s0, e);
+  }
+  _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  double sum = 0;
+  for (int l = 0; l < 16; ++l)
+    sum += lanes[l];
+
+  if constexpr (Kind == SoftmaxKind::Softmax) {
+    const __m512 scale = _mm512_set1_ps(static_cast<float>(1.0 / sum));
+    for (i = 0; i < n; i += 16) {
+      __mmask16 mask = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+      _mm512_mask_storeu_ps(y + i, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, y + i), scale));
+    }
+  } else {
+    // (x - m) - log(sum): see normalizeRow.
+    const __m512 logSum = _mm512_set1_ps(static_cast<float>(std::log(sum)));
+    for (i = 0; i < n; i += 16) {
+      __mmask16 mask = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+      __m512 v = _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + i), mv), logSum);
+      _mm512_mask_storeu_ps(y + i, mask, v);
+    }
+  }
+}
+
 template <SoftmaxKind Kind>
 void softmaxKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
                    std::vector<Tensor> &outputs) {
@@ -158,6 +286,14 @@ void softmaxKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
       T *out = y.mutableData<T>();
       if (inner == 1) {
         ctx.pool.parallelFor(outer, std::max<int64_t>(1, 16384 / R), [&](int64_t o0, int64_t o1) {
+          if constexpr (std::is_same_v<T, float> && Kind != SoftmaxKind::Hardmax) {
+            static const bool useAvx512 = __builtin_cpu_supports("avx512f");
+            if (useAvx512) {
+              for (int64_t o = o0; o < o1; ++o)
+                normalizeRowAvx512<Kind>(in + o * R, out + o * R, R);
+              return;
+            }
+          }
           for (int64_t o = o0; o < o1; ++o)
             normalizeRow<Kind, T>(in + o * R, out + o * R, R);
         });
@@ -170,8 +306,9 @@ void softmaxKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
                              for (int64_t t = t0; t < t1; ++t) {
                                int64_t o = t / blocks, j0 = (t % blocks) * kInnerBlock;
                                int64_t offset = o * R * inner + j0;
+                               int64_t width = std::min(kInnerBlock, inner - j0);
                                normalizeColumns<Kind, T>(in + offset, out + offset, R, inner,
-                                                         std::min(kInnerBlock, inner - j0));
+                                                         width);
                              }
                            });
     });
@@ -186,3 +323,5 @@ DS_REGISTER_KERNEL("log_softmax", softmaxKernel<SoftmaxKind::LogSoftmax>);
 DS_REGISTER_KERNEL("hardmax", softmaxKernel<SoftmaxKind::Hardmax>);
 
 } // namespace ds::rt
+
+#pragma GCC diagnostic pop
