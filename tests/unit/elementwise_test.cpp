@@ -174,7 +174,8 @@ TEST(ElementwiseUnary, MathMatchesStdInFloatAndDouble) {
       {"celu", -5, 5, [](double x) { return std::max(0.0, x) + std::min(0.0, std::exp(x) - 1); }},
       {"leaky_relu", -5, 5, [](double x) { return x < 0 ? double(0.01f) * x : x; }},
       {"thresholded_relu", -5, 5, [](double x) { return x > 1 ? x : 0; }},
-      {"hard_sigmoid", -5, 5, [](double x) { return std::max(0.0, std::min(1.0, double(0.2f) * x + 0.5)); }},
+      {"hard_sigmoid", -5, 5,
+       [](double x) { return std::max(0.0, std::min(1.0, double(0.2f) * x + 0.5)); }},
       {"gelu", -5, 5, [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }},
       {"shrink", -2, 2, [](double x) { return x < -0.5 ? x : (x > 0.5 ? x : 0); }},
   };
@@ -193,6 +194,56 @@ TEST(ElementwiseUnary, MathMatchesStdInFloatAndDouble) {
     expectClose(values<float>(yf), wantF, 2e-6, 1e-6, c.name);
     expectClose(values<double>(yd), wantD, 1e-12, 1e-14, c.name);
   }
+}
+
+/// float32 Exp/Sigmoid/Tanh use vectorizable polynomials: check them against
+/// double libm on every 101st float of the range where the result is normal.
+TEST(ElementwiseUnary, Float32ExpSigmoidTanhAreWithinAFewUlp) {
+  struct Case {
+    const char *name;
+    float lo, hi;
+    double (*ref)(double);
+  };
+  const Case cases[] = {
+      {"exp", -87.3f, 88.7f, [](double x) { return std::exp(x); }},
+      {"sigmoid", -87.0f, 100.0f, [](double x) { return 1 / (1 + std::exp(-x)); }},
+      {"tanh", -30.0f, 30.0f, [](double x) { return std::tanh(x); }},
+  };
+  for (const Case &c : cases) {
+    std::vector<float> xs;
+    for (uint64_t bits = 0; bits <= 0xFFFFFFFFu; bits += 101) {
+      uint32_t b = static_cast<uint32_t>(bits);
+      float x;
+      std::memcpy(&x, &b, sizeof x);
+      if (x >= c.lo && x <= c.hi)
+        xs.push_back(x);
+    }
+    Tensor in = make<float>({static_cast<int64_t>(xs.size())}, xs);
+    Tensor out = run1(c.name, {in});
+    double worst = 0;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      double want = c.ref(xs[i]);
+      worst = std::max(worst, std::fabs(out.data<float>()[i] - want) / std::fabs(want));
+    }
+    EXPECT_LT(worst, 3e-7) << c.name << " over " << xs.size() << " values";
+  }
+  float inf = std::numeric_limits<float>::infinity();
+  Tensor special = make<float>({5}, {inf, -inf, std::nanf(""), 89.0f, -200.0f});
+  auto e = values<float>(run1("exp", {special}));
+  EXPECT_EQ(e[0], inf);
+  EXPECT_EQ(e[1], 0.0f);
+  EXPECT_TRUE(std::isnan(e[2]));
+  EXPECT_EQ(e[3], inf);
+  EXPECT_EQ(e[4], 0.0f);
+  auto t = values<float>(run1("tanh", {special}));
+  EXPECT_EQ(t[0], 1.0f);
+  EXPECT_EQ(t[1], -1.0f);
+  EXPECT_TRUE(std::isnan(t[2]));
+  EXPECT_EQ(t[4], -1.0f);
+  EXPECT_EQ(std::fabs(std::exp(-1e-40f) - values<float>(run1("exp", {scalar(-1e-40f)}))[0]), 0);
+  // Subnormal results are still produced (rounded twice, so within one subnormal ulp).
+  float sub = values<float>(run1("exp", {scalar(-100.0f)}))[0];
+  EXPECT_NEAR(sub, std::exp(-100.0f), 1.5e-45f);
 }
 
 TEST(ElementwiseUnary, RoundIsHalfToEven) {

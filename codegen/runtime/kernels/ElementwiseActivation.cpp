@@ -6,6 +6,13 @@
 // rearranged where the literal spec form overflows (Sigmoid, Softplus, Mish
 // use exp of a non-positive argument only) or loses precision (Elu uses expm1).
 //===----------------------------------------------------------------------===//
+// GCC keeps -ftrapping-math by default and then will not if-convert selects
+// whose arms do float arithmetic, so such loops stay scalar. Kernels never read
+// FP exception flags; see ElementwiseUtil.h. (Clang does not trap by default.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+#include "ElementwiseFastMath.h"
 #include "ElementwiseUtil.h"
 
 #include <cmath>
@@ -22,11 +29,23 @@ template <typename T> T softplus(T x) {
   return std::log1p(std::exp(-std::fabs(x))) + std::max(x, T(0));
 }
 
-/// 1 / (1 + exp(-x)) evaluated with exp of a non-positive argument.
+/// 1 / (1 + exp(-x)); float32 vectorizes, double is evaluated with exp of a
+/// non-positive argument.
 template <typename T> T sigmoid(T x) {
-  T e = std::exp(-std::fabs(x));
-  T pos = T(1) / (T(1) + e);
-  return x >= T(0) ? pos : e * pos;
+  if constexpr (std::is_same_v<T, float>) {
+    return fastSigmoid(x);
+  } else {
+    T e = std::exp(-std::fabs(x));
+    T pos = T(1) / (T(1) + e);
+    return x >= T(0) ? pos : e * pos;
+  }
+}
+
+template <typename T> T tanhOf(T x) {
+  if constexpr (std::is_same_v<T, float>)
+    return fastTanh(x);
+  else
+    return std::tanh(x);
 }
 
 void reluKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs) {
@@ -46,7 +65,7 @@ void sigmoidKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tens
 
 void tanhKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs) {
   runUnary<DS_FLOAT_TYPES>(ctx, inputs, outputs, "Tanh", kTranscendental,
-                           [](auto x) { return std::tanh(x); });
+                           [](auto x) { return tanhOf(x); });
 }
 
 void softplusKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs) {
@@ -135,7 +154,7 @@ void geluKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor>
     runUnary<DS_FLOAT_TYPES>(ctx, inputs, outputs, "Gelu", kTranscendental, [](auto x) {
       using T = decltype(x);
       const T k = T(0.79788456080286535588); // sqrt(2 / pi)
-      return T(0.5) * x * (T(1) + std::tanh(k * (x + T(0.044715) * x * x * x)));
+      return T(0.5) * x * (T(1) + tanhOf(k * (x + T(0.044715) * x * x * x)));
     });
   } else {
     throw Error("'approximate' must be \"none\" or \"tanh\", got \"" + approximate + "\"");

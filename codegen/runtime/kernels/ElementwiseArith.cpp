@@ -11,6 +11,12 @@
 //  - Pow keeps the base's dtype; integer ** integer is exact (wrapping) and a
 //    negative exponent truncates 1/base^n toward zero.
 //===----------------------------------------------------------------------===//
+// GCC keeps -ftrapping-math by default and then will not if-convert selects
+// whose arms do float arithmetic, so such loops stay scalar. Kernels never read
+// FP exception flags; see ElementwiseUtil.h. (Clang does not trap by default.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include "ElementwiseUtil.h"
 
 #include <cmath>

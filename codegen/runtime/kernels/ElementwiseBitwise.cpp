@@ -3,6 +3,12 @@
 // Integer-only ops. BitShift (unsigned types, as ONNX specifies) defines shifts
 // by the type's width or more as 0, where C++ leaves them undefined.
 //===----------------------------------------------------------------------===//
+// GCC keeps -ftrapping-math by default and then will not if-convert selects
+// whose arms do float arithmetic, so such loops stay scalar. Kernels never read
+// FP exception flags; see ElementwiseUtil.h. (Clang does not trap by default.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include "ElementwiseUtil.h"
 
 namespace ds::rt {

@@ -7,6 +7,12 @@
 // wraps. 'saturate' only concerns float8 targets, which are not supported, so
 // it is ignored. Casting to the input's own type returns the input.
 //===----------------------------------------------------------------------===//
+// GCC keeps -ftrapping-math by default and then will not if-convert selects
+// whose arms do float arithmetic, so such loops stay scalar. Kernels never read
+// FP exception flags; see ElementwiseUtil.h. (Clang does not trap by default.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include "ElementwiseUtil.h"
 
 namespace ds::rt {

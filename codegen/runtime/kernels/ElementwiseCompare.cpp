@@ -4,6 +4,12 @@
 // And/Or/Xor/Not on bool tensors, and IsNaN/IsInf. Comparisons follow IEEE:
 // anything compared with NaN is false (Equal(NaN, NaN) too).
 //===----------------------------------------------------------------------===//
+// GCC keeps -ftrapping-math by default and then will not if-convert selects
+// whose arms do float arithmetic, so such loops stay scalar. Kernels never read
+// FP exception flags; see ElementwiseUtil.h. (Clang does not trap by default.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include "ElementwiseUtil.h"
 
 #include <cmath>

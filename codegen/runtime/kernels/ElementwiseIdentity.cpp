@@ -7,6 +7,12 @@
 // Dropout-10/11 carry 'ratio' as an attribute; opset 12 made ratio and
 // training_mode inputs. Either way the ratio does not matter for inference.
 //===----------------------------------------------------------------------===//
+// GCC keeps -ftrapping-math by default and then will not if-convert selects
+// whose arms do float arithmetic, so such loops stay scalar. Kernels never read
+// FP exception flags; see ElementwiseUtil.h. (Clang does not trap by default.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include "ElementwiseUtil.h"
 
 namespace ds::rt {

@@ -4,6 +4,13 @@
 // floating types only; Abs, Neg and Sign also take integers. Round is half to
 // even (std::nearbyint in the default rounding mode), as ONNX specifies.
 //===----------------------------------------------------------------------===//
+// GCC keeps -ftrapping-math by default and then will not if-convert selects
+// whose arms do float arithmetic, so such loops stay scalar. Kernels never read
+// FP exception flags; see ElementwiseUtil.h. (Clang does not trap by default.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+#include "ElementwiseFastMath.h"
 #include "ElementwiseUtil.h"
 
 #include <cmath>
@@ -27,7 +34,14 @@ using KernelArgs = const std::vector<Tensor> &;
   }                                                                            \
   DS_REGISTER_KERNEL(name, title##Kernel);
 
-DS_UNARY_FLOAT_KERNEL("exp", Exp, kTranscendental, std::exp(x))
+// float32 exp is the vectorizable polynomial; double uses libm.
+DS_UNARY_FLOAT_KERNEL("exp", Exp, kTranscendental,
+                      [x] {
+                        if constexpr (std::is_same_v<T, float>)
+                          return fastExp(x);
+                        else
+                          return std::exp(x);
+                      }())
 DS_UNARY_FLOAT_KERNEL("log", Log, kTranscendental, std::log(x))
 DS_UNARY_FLOAT_KERNEL("sqrt", Sqrt, kCheap, std::sqrt(x))
 DS_UNARY_FLOAT_KERNEL("reciprocal", Reciprocal, kCheap, T(1) / x)

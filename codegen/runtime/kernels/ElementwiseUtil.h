@@ -15,7 +15,11 @@
 //  - broadcastBinary: the two-operand case with those four specialized loops.
 //
 // Work is split by output index only, so results do not depend on the thread
-// count. Private to codegen/runtime/kernels; other kernel files may include it.
+// count. The elementwise .cpp files compile with GCC's no-trapping-math (a
+// pragma at their top): with the default -ftrapping-math GCC will not turn a
+// select with float arithmetic in its arms (clamps in Exp, NaN-aware Max, ...)
+// into vector blends. Adding -fno-trapping-math to DS_KERNEL_FLAGS would make
+// the pragmas unnecessary. Private to codegen/runtime/kernels; other kernel files may include it.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

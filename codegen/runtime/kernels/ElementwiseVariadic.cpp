@@ -5,6 +5,12 @@
 // the summation order ONNX Runtime uses. Max/Min propagate NaN as numpy's
 // maximum/minimum (ONNX's reference) do. Mean is Sum divided by N.
 //===----------------------------------------------------------------------===//
+// GCC keeps -ftrapping-math by default and then will not if-convert selects
+// whose arms do float arithmetic, so such loops stay scalar. Kernels never read
+// FP exception flags; see ElementwiseUtil.h. (Clang does not trap by default.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include "ElementwiseUtil.h"
 
 namespace ds::rt {
@@ -44,13 +50,13 @@ template <typename T> bool isNan(T v) {
 
 void maxKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs) {
   outputs.push_back(foldInputs<DS_NUMERIC_TYPES>(ctx, inputs, "Max", [](auto x, auto y) {
-    return (x > y || isNan(x)) ? x : y;
+    return ((x > y) | isNan(x)) ? x : y; // `|`, not `||`: keeps the loop vectorizable
   }));
 }
 
 void minKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs) {
   outputs.push_back(foldInputs<DS_NUMERIC_TYPES>(ctx, inputs, "Min", [](auto x, auto y) {
-    return (x < y || isNan(x)) ? x : y;
+    return ((x < y) | isNan(x)) ? x : y;
   }));
 }
 
