@@ -9,7 +9,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "ds/runtime/Kernel.h"
+#include "ds/runtime/Program.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -27,15 +27,8 @@ public:
   using std::runtime_error::runtime_error;
 };
 
-/// What a graph input or output must look like: dtype and dims (-1 = dynamic;
-/// `ranked` false when the rank itself is unknown).
-struct TensorSpec {
-  std::string name;
-  rt::DType dtype = rt::DType::Undefined;
-  bool ranked = false;
-  std::vector<int64_t> dims;
-  std::string toString() const;
-};
+/// What a graph input or output must look like (the runtime's ValueSpec).
+using TensorSpec = rt::ValueSpec;
 
 /// Called after every op with the op and its results (for calibration observers).
 using OpObserver = std::function<void(mlir::Operation *op, const std::vector<rt::Tensor> &results)>;
@@ -48,8 +41,12 @@ public:
   ReferenceExecutor(mlir::ModuleOp module, rt::ThreadPool &pool);
   ~ReferenceExecutor();
 
-  const std::vector<TensorSpec> &inputs() const { return inputs_; }
-  const std::vector<TensorSpec> &outputs() const { return outputs_; }
+  const std::vector<TensorSpec> &inputs() const { return program_.inputs(); }
+  const std::vector<TensorSpec> &outputs() const { return program_.outputs(); }
+  /// The step list this executor runs; codegen bakes the same list into artifacts.
+  const rt::Program &program() const { return program_; }
+  /// The op each program step came from (parallel to program().steps()).
+  const std::vector<mlir::Operation *> &stepOps() const { return stepOps_; }
 
   /// Runs the graph on `inputs` (in inputs() order), checking each against its
   /// spec. Thread-compatible: one run at a time per executor.
@@ -57,12 +54,8 @@ public:
                               const OpObserver &observer = {}) const;
 
 private:
-  struct Step;
-  std::vector<TensorSpec> inputs_, outputs_;
-  std::vector<Step> steps_;
-  std::vector<rt::Tensor> constants_; // slot-indexed; absent for non-constant slots
-  std::vector<int> inputSlots_, outputSlots_;
-  size_t numSlots_ = 0;
+  rt::Program program_;
+  std::vector<mlir::Operation *> stepOps_;
   rt::ThreadPool &pool_;
 };
 
@@ -71,5 +64,11 @@ rt::DType dtypeFromMlir(mlir::Type elementType);
 /// An ElementsAttr (dense or dense_resource) as a tensor; dense_resource blobs
 /// are borrowed, not copied.
 rt::Tensor tensorFromElementsAttr(mlir::ElementsAttr attr);
+/// The spec of a value of `type` (dtype + dims) under `name`.
+TensorSpec specForType(const std::string &name, mlir::Type type);
+/// "node 'name' (ds.op)", as diagnostics name an op.
+std::string describeOp(mlir::Operation *op);
+/// An op's attributes as the kernel library reads them.
+rt::AttrMap kernelAttrs(mlir::Operation *op);
 
 } // namespace ds::exec

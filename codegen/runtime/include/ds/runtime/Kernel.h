@@ -12,6 +12,7 @@
 #include "ds/runtime/ThreadPool.h"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -55,6 +56,11 @@ struct KernelContext {
   /// How many results the node has (ONNX optional trailing outputs may be fewer
   /// than the op's maximum, e.g. TopK always 2, Dropout 1 or 2).
   size_t numOutputs;
+  /// Per-node state that lives as long as the program (e.g. weights packed on
+  /// the first call, as ONNX Runtime's PrePack). Null when the caller keeps none
+  /// (unit tests): a kernel then recomputes what it would have cached. Only
+  /// valid for inputs that are constants of the program.
+  std::shared_ptr<void> *state = nullptr;
 };
 
 /// inputs: the node's operands in ONNX order; an absent optional input is a
