@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "ds/runtime/NpyIO.h"
 #include "ds/runtime/Tensor.h"
 
 #include <stdexcept>
@@ -32,11 +33,8 @@ public:
 };
 
 /// A tensor with the name it is stored under (npz member without ".npy",
-/// TensorProto.name).
-struct NamedTensor {
-  std::string name;
-  ds::rt::Tensor tensor;
-};
+/// TensorProto.name). The runtime's type, so .npz results pass through as is.
+using NamedTensor = ds::rt::NamedTensor;
 
 /// Reads a .npy file. Supports every DType the runtime has except String and
 /// BF16 (numpy has no bfloat16); float16 ('<f2') is read as raw F16 bytes.
