@@ -9,6 +9,7 @@
 
 #include "ds/runtime/NpyIO.h"
 #include "ds/runtime/Sha256.h"
+#include "ds/runtime/Weights.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -148,6 +149,41 @@ TEST(Sha256, FipsVectors) {
   for (size_t off = 0, step = 1; off < a.size(); off += step, step = step * 3 % 1000 + 1)
     h.update(a.data() + off, std::min(step, a.size() - off));
   EXPECT_EQ(h.hexDigest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(WeightsView, BorrowsAndChecksEveryRequest) {
+  fs::path file = kFixture / "weights.bin";
+  rt::WeightsView w = rt::WeightsView::open(file.string());
+  ASSERT_EQ(w.size(), 128u);
+  rt::Tensor b = w.tensor(64, rt::DType::F32, {3});
+  EXPECT_EQ(b.rawData(), w.data() + 64) << "must borrow, not copy";
+  EXPECT_EQ(b.data<float>()[1], -1.0f);
+  auto fails = [&](uint64_t offset, rt::DType dtype, rt::Shape shape, const std::string &needle) {
+    try {
+      w.tensor(offset, dtype, std::move(shape));
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const rt::Error &e) {
+      EXPECT_EQ(std::string(e.what()).rfind(file.string() + ": ", 0), 0u) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  fails(32, rt::DType::F32, {3}, "offset 32 is not a multiple of 64");
+  fails(64, rt::DType::F32, {17}, "lies outside the file (128 bytes)");
+  fails(128, rt::DType::I8, {1}, "lies outside the file");
+  fails(uint64_t(1) << 63, rt::DType::I8, {1}, "lies outside the file");
+  fails(0, rt::DType::I64, {int64_t(1) << 61, 4}, "overflows");
+  fails(0, rt::DType::String, {1}, "no fixed element size");
+  EXPECT_EQ(w.tensor(128, rt::DType::I8, {0}).numel(), 0) << "empty tensor at the end is fine";
+  // The mapping outlives the view through borrowed tensors.
+  rt::Tensor kept = rt::WeightsView::open(file.string()).tensor(0, rt::DType::F32, {4, 3});
+  EXPECT_EQ(kept.data<float>()[0], -1.25f);
+  try {
+    rt::WeightsView::open("/nonexistent/weights.bin");
+    ADD_FAILURE();
+  } catch (const rt::Error &e) {
+    EXPECT_STREQ(e.what(), "/nonexistent/weights.bin: no such file");
+  }
+  EXPECT_THROW(rt::WeightsView::open(kFixture.string()), rt::Error); // a directory
 }
 
 TEST(ArtifactApi, Introspection) {
