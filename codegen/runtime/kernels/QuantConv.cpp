@@ -1,0 +1,231 @@
+//===- QuantConv.cpp - the quant_conv kernel (ds.quant_conv) ---------------===//
+//
+// y = act(Conv(DequantizeLinear(QuantizeLinear(x)), w * w_scale) + bias) for
+// 2-D NCHW convolution, in integers. x is quantized to u8 once (per tensor,
+// static or dynamic as quant_matmul); then per (image, group) an im2col
+// matrix [positions, C/group * kh * kw] of u8 is multiplied by the group's
+// int8 weights with the u8s8 GEMM, whose epilogue writes NCHW floats directly.
+// Padding is filled with the zero point: the quantized 0.0 the QDQ graph pads
+// with, so it contributes exactly nothing after the zero-point correction.
+// Depthwise convs (one input channel per group) use a direct integer loop
+// instead: a GEMM with N = 1 would waste 31 of 32 columns.
+//
+// Inputs: 0 x float [N, C, H, W]; 1 w int8 [M, C/group, kh, kw]; 2 w_scale
+// float [M] or scalar; 3 bias float [M], optional. Attributes: ONNX Conv's
+// (auto_pad, dilations, group, kernel_shape, pads, strides) plus x_scale,
+// x_zero_point and activation. 1-D and 3-D convs are rejected.
+//===----------------------------------------------------------------------===//
+#include "ConvCommon.h"
+#include "MovementCommon.h"
+#include "MovementQuantize.h"
+#include "QuantGemm.h"
+#include "QuantGemmOperands.h"
+
+#include <algorithm>
+
+namespace ds::rt {
+namespace {
+using namespace conv;
+
+struct QuantConvProblem {
+  int64_t batch = 0, inChannels = 0, outChannels = 0, groups = 1;
+  int64_t inPerGroup = 0, outPerGroup = 0;
+  WindowGeometry geom;
+};
+
+QuantConvProblem readProblem(const AttrMap &attrs, const Tensor &x, const Tensor &w) {
+  DS_CHECK(x.dtype() == DType::F32, std::string("x must be float, got ") + dtypeName(x.dtype()));
+  DS_CHECK(w.dtype() == DType::I8, std::string("w must be int8, got ") + dtypeName(w.dtype()));
+  DS_CHECK(x.rank() == 4, "quant_conv supports 2-D convolution only: x must be [N, C, H, W], "
+                          "got " + shapeToString(x.shape()));
+  DS_CHECK(w.rank() == 4, "w must be [M, C/group, kh, kw], got " + shapeToString(w.shape()));
+  QuantConvProblem p;
+  p.batch = x.dim(0);
+  p.inChannels = x.dim(1);
+  p.outChannels = w.dim(0);
+  p.groups = attrs.getInt("group", 1);
+  DS_CHECK(p.groups >= 1, "group must be positive");
+  DS_CHECK(p.inChannels % p.groups == 0 && p.outChannels % p.groups == 0,
+           "channels (" + std::to_string(p.inChannels) + " in, " +
+               std::to_string(p.outChannels) + " out) are not divisible by group " +
+               std::to_string(p.groups));
+  p.inPerGroup = p.inChannels / p.groups;
+  p.outPerGroup = p.outChannels / p.groups;
+  DS_CHECK(w.dim(1) == p.inPerGroup, "w has " + std::to_string(w.dim(1)) +
+                                         " input channels per group, expected " +
+                                         std::to_string(p.inPerGroup));
+  std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
+  if (attrs.has("kernel_shape"))
+    DS_CHECK(attrs.getInts("kernel_shape") == kernel,
+             "kernel_shape does not match w's spatial dims " + shapeToString(kernel));
+  p.geom = forwardGeometry(attrs, Shape(x.shape().begin() + 2, x.shape().end()), kernel,
+                           OutputRounding::Floor);
+  return p;
+}
+
+/// col[p, (c * kh + ky) * kw + kx] = xq[c, window of output position p], or zp
+/// in the padding, for output positions [p0, p1) of one group.
+void im2colU8(const WindowGeometry &g, const uint8_t *xq, int64_t channels, uint8_t zp,
+              int64_t p0, int64_t p1, uint8_t *col) {
+  const int64_t inH = g.in[1], inW = g.in[2], kh = g.kernel[1], kw = g.kernel[2];
+  const int64_t K = channels * kh * kw;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t oh = p / g.out[2], ow = p % g.out[2];
+    uint8_t *dst = col + (p - p0) * K;
+    for (int64_t c = 0; c < channels; ++c) {
+      const uint8_t *plane = xq + c * inH * inW;
+      for (int64_t ky = 0; ky < kh; ++ky, dst += kw) {
+        const int64_t ih = oh * g.stride[1] - g.padBegin[1] + ky * g.dilation[1];
+        if (ih < 0 || ih >= inH) {
+          std::fill(dst, dst + kw, zp);
+          continue;
+        }
+        const uint8_t *src = plane + ih * inW;
+        for (int64_t kx = 0; kx < kw; ++kx) {
+          const int64_t iw = ow * g.stride[2] - g.padBegin[2] + kx * g.dilation[2];
+          dst[kx] = iw < 0 || iw >= inW ? zp : src[iw];
+        }
+      }
+    }
+  }
+}
+
+/// Depthwise: y[n, m] = epilogue(sum over the window of (xq - zp) * w[m]).
+void convDepthwise(ThreadPool &pool, const QuantConvProblem &p, const uint8_t *xq,
+                   float xScale, int32_t zp, const int8_t *w, const float *scale, bool perChannel,
+                   const float *bias, bool relu, float *y) {
+  const WindowGeometry &g = p.geom;
+  const int64_t P = g.outSize(), ks = g.kernelSize(), planes = p.batch * p.outChannels;
+  const int64_t minPlanes = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, P * ks));
+  pool.parallelFor(planes, minPlanes, [&](int64_t begin, int64_t end) {
+    std::vector<int32_t> acc(static_cast<size_t>(P));
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const int64_t m = plane % p.outChannels, n = plane / p.outChannels;
+      const uint8_t *xc = xq + (n * p.inChannels + m / p.outPerGroup) * g.inSize();
+      const int8_t *wm = w + m * ks;
+      std::fill(acc.begin(), acc.end(), 0);
+      for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        int32_t *row = acc.data() + oh * g.out[2];
+        for (int64_t ky = 0; ky < g.kernel[1]; ++ky) {
+          const int64_t ih = oh * g.stride[1] - g.padBegin[1] + ky * g.dilation[1];
+          if (ih < 0 || ih >= g.in[1])
+            continue; // padding: (zp - zp) * w = 0
+          const uint8_t *src = xc + ih * g.in[2];
+          for (int64_t kx = 0; kx < g.kernel[2]; ++kx) {
+            const int32_t wv = wm[ky * g.kernel[2] + kx];
+            for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+              const int64_t iw = ow * g.stride[2] - g.padBegin[2] + kx * g.dilation[2];
+              if (iw >= 0 && iw < g.in[2])
+                row[ow] += (int32_t(src[iw]) - zp) * wv;
+            }
+          }
+        }
+      }
+      const float s = xScale * scale[perChannel ? m : 0], b = bias ? bias[m] : 0.0f;
+      float *out = y + plane * P;
+      for (int64_t i = 0; i < P; ++i)
+        out[i] = quantOutputValue(acc[static_cast<size_t>(i)], s, b, relu);
+    }
+  });
+}
+
+void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
+                     std::vector<Tensor> &outputs) {
+  checkInputCount(inputs, 3, 4, "quant_conv");
+  const Tensor &x = inputs[0], &w = inputs[1], &wScale = inputs[2];
+  QuantConvProblem p = readProblem(ctx.attrs, x, w);
+  const bool perChannel = quant_ops::checkWeightScale(wScale, p.outChannels);
+  const float *bias = quant_ops::checkBias(optionalInput(inputs, 3), p.outChannels);
+  const bool relu = quant_ops::readRelu(ctx.attrs);
+  const float *scale = wScale.data<float>();
+  const WindowGeometry &g = p.geom;
+  const int64_t P = g.outSize(), K = p.inPerGroup * g.kernelSize();
+  DS_CHECK(K <= kQuantGemmMaxK, "C/group * kh * kw = " + std::to_string(K) + " exceeds " +
+                                    std::to_string(kQuantGemmMaxK) +
+                                    ", the deepest int32-safe u8 x s8 sum");
+
+  Tensor y(DType::F32, {p.batch, p.outChannels, g.out[1], g.out[2]});
+  const float *xData = x.data<float>();
+  const quant_ops::ActivationQuant xq =
+      quant_ops::activationQuant(ctx.attrs, xData, x.numel(), ctx.pool);
+  if (y.numel() == 0)
+    return outputs.push_back(std::move(y));
+
+  // Quantize x once: im2col then copies bytes instead of re-quantizing each
+  // input kh * kw times.
+  std::vector<uint8_t> xq8(static_cast<size_t>(x.numel()));
+  const auto zp8 = static_cast<uint8_t>(xq.zeroPoint);
+  movement::parallelRange(ctx.pool, x.numel(), x.numel(), [&](int64_t begin, int64_t end) {
+    movement::quantizeRun<uint8_t, float>(xData + begin, &xq.scale, 0, &zp8,
+                                          xq8.data() + begin, end - begin);
+  });
+  float *yData = y.mutableData<float>();
+  const int8_t *wData = w.data<int8_t>();
+  if (p.inPerGroup == 1 && p.groups > 1) {
+    convDepthwise(ctx.pool, p, xq8.data(), xq.scale, xq.zeroPoint, wData, scale, perChannel, bias, relu,
+                  yData);
+    return outputs.push_back(std::move(y));
+  }
+
+  std::shared_ptr<quant_ops::PackedWeights> holder;
+  const std::vector<QuantPackedB> &packs = quant_ops::packedWeights(
+      ctx, w,
+      [&] {
+        // Group g's B(k, m) = w[g * outPerGroup + m, k]: w is B transposed.
+        std::vector<QuantPackedB> v;
+        for (int64_t grp = 0; grp < p.groups; ++grp)
+          v.push_back(packQuantB(true, K, p.outPerGroup, wData + grp * p.outPerGroup * K,
+                                 std::max<int64_t>(K, 1)));
+        return v;
+      },
+      holder);
+
+  // Big products parallelize inside the GEMM; small ones (many images or
+  // groups of a small layer) run one (image, group) per task instead.
+  const int64_t tasks = p.batch * p.groups;
+  const bool innerParallel = double(P) * double(p.outPerGroup) * double(K) >= 4.0e6;
+  auto runTask = [&](int64_t t, std::vector<uint8_t> &col, ThreadPool *gemmPool) {
+    const int64_t grp = t % p.groups, n = t / p.groups;
+    const uint8_t *xg = xq8.data() + (n * p.inChannels + grp * p.inPerGroup) * g.inSize();
+    col.resize(static_cast<size_t>(std::max<int64_t>(P * K, 1)));
+    if (gemmPool)
+      gemmPool->parallelFor(P, std::max<int64_t>(1, 16384 / std::max<int64_t>(K, 1)),
+                            [&](int64_t p0, int64_t p1) {
+                              im2colU8(g, xg, p.inPerGroup, zp8, p0, p1,
+                                       col.data() + p0 * K);
+                            });
+    else
+      im2colU8(g, xg, p.inPerGroup, zp8, 0, P, col.data());
+    QuantGemmA a;
+    a.u8 = col.data();
+    a.ld = std::max<int64_t>(K, 1);
+    QuantEpilogue e;
+    e.scaleA = xq.scale;
+    e.zeroPointA = xq.zeroPoint;
+    e.scaleB = perChannel ? scale + grp * p.outPerGroup : scale;
+    e.scaleBPerColumn = perChannel;
+    e.bias = bias ? bias + grp * p.outPerGroup : nullptr;
+    e.relu = relu;
+    // Output (position, channel) -> y[n, grp * outPerGroup + channel, position].
+    quantGemm(P, a, packs[static_cast<size_t>(grp)], e,
+              {yData + (n * p.outChannels + grp * p.outPerGroup) * P, 1, P}, gemmPool);
+  };
+  if (innerParallel || tasks == 1) {
+    std::vector<uint8_t> col;
+    for (int64_t t = 0; t < tasks; ++t)
+      runTask(t, col, &ctx.pool);
+  } else {
+    ctx.pool.parallelFor(tasks, 1, [&](int64_t begin, int64_t end) {
+      std::vector<uint8_t> col;
+      for (int64_t t = begin; t < end; ++t)
+        runTask(t, col, nullptr);
+    });
+  }
+  outputs.push_back(std::move(y));
+}
+
+} // namespace
+
+DS_REGISTER_KERNEL("quant_conv", quantConvKernel);
+
+} // namespace ds::rt

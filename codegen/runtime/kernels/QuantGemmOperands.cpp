@@ -1,0 +1,102 @@
+//===- QuantGemmOperands.cpp - operands shared by quant_matmul and quant_conv ===//
+#include "QuantGemmOperands.h"
+
+#include "MovementCommon.h"
+#include "MovementQuantize.h"
+
+#include <cmath>
+#include <limits>
+
+namespace ds::rt::quant_ops {
+
+ActivationQuant activationQuant(const AttrMap &attrs, const float *x, int64_t n,
+                                ThreadPool &pool) {
+  const float staticScale = attrs.getFloat("x_scale", 0.0f);
+  DS_CHECK(staticScale >= 0.0f && staticScale < std::numeric_limits<float>::infinity(),
+           "x_scale must be finite and >= 0 (0: dynamic), got " + std::to_string(staticScale));
+  ActivationQuant q;
+  if (staticScale > 0.0f) {
+    const int64_t zp = attrs.getInt("x_zero_point", 0);
+    DS_CHECK(zp >= 0 && zp <= 255,
+             "x_zero_point must be in [0, 255] for uint8, got " + std::to_string(zp));
+    q.scale = staticScale;
+    q.zeroPoint = static_cast<int32_t>(zp);
+    return q;
+  }
+  // Per-chunk extrema combined in chunk order (min/max are exact, so any split
+  // gives the same range); NaN is skipped as in dynamic_quantize_linear.
+  constexpr int64_t kChunk = 64 * 1024;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<float> lows(static_cast<size_t>(chunks), 0.0f), highs(lows);
+  movement::parallelRange(pool, chunks, n, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      float lo = 0.0f, hi = 0.0f;
+      const int64_t first = c * kChunk;
+      movement::extendRange(x + first, std::min(n, first + kChunk) - first, lo, hi);
+      lows[static_cast<size_t>(c)] = lo;
+      highs[static_cast<size_t>(c)] = hi;
+    }
+  });
+  float minX = 0.0f, maxX = 0.0f;
+  for (int64_t c = 0; c < chunks; ++c) {
+    minX = std::min(minX, lows[static_cast<size_t>(c)]);
+    maxX = std::max(maxX, highs[static_cast<size_t>(c)]);
+  }
+  q.scale = (maxX == minX ? 1.0f : maxX - minX) / 255.0f;
+  DS_CHECK(std::isfinite(q.scale) && q.scale > 0, "x has a non-finite range; dynamic "
+                                                  "quantization needs finite values");
+  q.zeroPoint = static_cast<int32_t>(
+      std::nearbyint(std::clamp(0.0f - minX / q.scale, 0.0f, 255.0f)));
+  return q;
+}
+
+bool readRelu(const AttrMap &attrs) {
+  const std::string act = attrs.getString("activation", "none");
+  DS_CHECK(act == "none" || act == "relu",
+           "activation must be \"none\" or \"relu\", got \"" + act + "\"");
+  return act == "relu";
+}
+
+bool checkWeightScale(const Tensor &wScale, int64_t count) {
+  DS_CHECK(!wScale.isAbsent(), "w_scale is required");
+  DS_CHECK(wScale.dtype() == DType::F32,
+           std::string("w_scale must be float, got ") + dtypeName(wScale.dtype()));
+  if (wScale.numel() == 1 && wScale.rank() <= 1)
+    return false;
+  DS_CHECK(wScale.rank() == 1 && wScale.dim(0) == count,
+           "w_scale must be [" + std::to_string(count) + "] or a scalar, got " +
+               shapeToString(wScale.shape()));
+  return true;
+}
+
+const float *checkBias(const Tensor &bias, int64_t count) {
+  if (bias.isAbsent())
+    return nullptr;
+  DS_CHECK(bias.dtype() == DType::F32,
+           std::string("bias must be float, got ") + dtypeName(bias.dtype()));
+  DS_CHECK(bias.rank() == 1 && bias.dim(0) == count,
+           "bias must be [" + std::to_string(count) + "], got " + shapeToString(bias.shape()));
+  return bias.data<float>();
+}
+
+const std::vector<QuantPackedB> &
+packedWeights(const KernelContext &ctx, const Tensor &w,
+              const std::function<std::vector<QuantPackedB>()> &pack,
+              std::shared_ptr<PackedWeights> &local) {
+  if (ctx.state && *ctx.state) {
+    auto cached = std::static_pointer_cast<PackedWeights>(*ctx.state);
+    if (cached->weights.rawData() == w.rawData() && cached->weights.shape() == w.shape() &&
+        cached->weights.dtype() == w.dtype()) {
+      local = std::move(cached);
+      return local->packs;
+    }
+  }
+  local = std::make_shared<PackedWeights>();
+  local->weights = w;
+  local->packs = pack();
+  if (ctx.state)
+    *ctx.state = local;
+  return local->packs;
+}
+
+} // namespace ds::rt::quant_ops

@@ -1,0 +1,78 @@
+//===- QuantMatMul.cpp - the quant_matmul kernel (ds.quant_matmul) ---------===//
+//
+// y = act(DequantizeLinear(QuantizeLinear(x)) @ (w * w_scale) + bias), computed
+// in integers: x is quantized to u8 per tensor while the GEMM packs it, w is
+// int8 [K, N] packed once (cached per node in KernelContext::state), and the
+// GEMM's epilogue applies scales, zero-point correction, bias and relu.
+//
+// Inputs: 0 x float [..., M, K] (rank >= 2, leading dims flatten into M);
+// 1 w int8 [K, N]; 2 w_scale float [N] or scalar/[1]; 3 bias float [N], optional.
+// Attributes: x_scale (float; > 0 static, absent or 0 dynamic), x_zero_point
+// (int in [0, 255], static only), activation ("none" | "relu").
+// Output: float [..., M, N].
+//===----------------------------------------------------------------------===//
+#include "QuantGemm.h"
+#include "QuantGemmOperands.h"
+
+#include "ds/runtime/Kernel.h"
+
+namespace ds::rt {
+namespace {
+
+void quantMatMulKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
+                       std::vector<Tensor> &outputs) {
+  checkInputCount(inputs, 3, 4, "quant_matmul");
+  const Tensor &x = inputs[0], &w = inputs[1], &wScale = inputs[2];
+  const Tensor &bias = optionalInput(inputs, 3);
+  DS_CHECK(x.dtype() == DType::F32, std::string("x must be float, got ") + dtypeName(x.dtype()));
+  DS_CHECK(x.rank() >= 2, "x must have rank >= 2, got " + shapeToString(x.shape()));
+  DS_CHECK(w.dtype() == DType::I8, std::string("w must be int8, got ") + dtypeName(w.dtype()));
+  DS_CHECK(w.rank() == 2, "w must be [K, N], got " + shapeToString(w.shape()));
+  const int64_t K = x.dim(x.rank() - 1), N = w.dim(1);
+  DS_CHECK(w.dim(0) == K, "x has K = " + std::to_string(K) + " but w is " +
+                              shapeToString(w.shape()) + " (expected [" + std::to_string(K) +
+                              ", N])");
+  const bool perColumn = quant_ops::checkWeightScale(wScale, N);
+  const float *biasData = quant_ops::checkBias(bias, N);
+  const bool relu = quant_ops::readRelu(ctx.attrs);
+
+  Shape outShape = x.shape();
+  outShape.back() = N;
+  Tensor y(DType::F32, outShape);
+  const int64_t rows = shapeNumel(Shape(x.shape().begin(), x.shape().end() - 1));
+  const float *xData = x.data<float>();
+  const quant_ops::ActivationQuant xq =
+      quant_ops::activationQuant(ctx.attrs, xData, x.numel(), ctx.pool);
+
+  std::shared_ptr<quant_ops::PackedWeights> holder;
+  const std::vector<QuantPackedB> &packs = quant_ops::packedWeights(
+      ctx, w,
+      [&] {
+        return std::vector<QuantPackedB>{
+            packQuantB(false, K, N, w.data<int8_t>(), std::max<int64_t>(N, 1))};
+      },
+      holder);
+  if (y.numel() == 0)
+    return outputs.push_back(std::move(y));
+
+  QuantGemmA a;
+  a.f32 = xData;
+  a.ld = std::max<int64_t>(K, 1);
+  a.scale = xq.scale;
+  a.zeroPoint = xq.zeroPoint;
+  QuantEpilogue e;
+  e.scaleA = xq.scale;
+  e.zeroPointA = xq.zeroPoint;
+  e.scaleB = wScale.data<float>();
+  e.scaleBPerColumn = perColumn;
+  e.bias = biasData;
+  e.relu = relu;
+  quantGemm(rows, a, packs[0], e, {y.mutableData<float>(), N, 1}, &ctx.pool);
+  outputs.push_back(std::move(y));
+}
+
+} // namespace
+
+DS_REGISTER_KERNEL("quant_matmul", quantMatMulKernel);
+
+} // namespace ds::rt
