@@ -1,5 +1,5 @@
 // The u8 x s8 GEMM against this machine's own VNNI peak, in one run:
-//  (a) peak: a loop of independent vpdpbusd (zmm, or ymm on AVX-VNNI-only CPUs),
+//  (a) peak: a loop of independent vpdpbusd (zmm; ymm on AVX-VNNI-only CPUs),
 //      1 thread and all threads -> int8 MAC/s;
 //  (b) quantGemm 1024^3 with the dispatched ISA (int32 out, and float out with
 //      the epilogue and A quantized from float as quant_matmul does);
@@ -41,26 +41,18 @@ constexpr int kChains = 24; // independent accumulators: hides vpdpbusd latency
 
 // The loops are inline asm: GCC spills arrays of vector accumulators to the
 // stack here, which would measure store forwarding rather than vpdpbusd.
-#define DS_DP24(op, r)                                                                 \
-  op " %%" r "30, %%" r "31, %%" r "0\n\t" op " %%" r "30, %%" r "31, %%" r "1\n\t"      \
-  op " %%" r "30, %%" r "31, %%" r "2\n\t" op " %%" r "30, %%" r "31, %%" r "3\n\t"      \
-  op " %%" r "30, %%" r "31, %%" r "4\n\t" op " %%" r "30, %%" r "31, %%" r "5\n\t"      \
-  op " %%" r "30, %%" r "31, %%" r "6\n\t" op " %%" r "30, %%" r "31, %%" r "7\n\t"      \
-  op " %%" r "30, %%" r "31, %%" r "8\n\t" op " %%" r "30, %%" r "31, %%" r "9\n\t"      \
-  op " %%" r "30, %%" r "31, %%" r "10\n\t" op " %%" r "30, %%" r "31, %%" r "11\n\t"    \
-  op " %%" r "30, %%" r "31, %%" r "12\n\t" op " %%" r "30, %%" r "31, %%" r "13\n\t"    \
-  op " %%" r "30, %%" r "31, %%" r "14\n\t" op " %%" r "30, %%" r "31, %%" r "15\n\t"    \
-  op " %%" r "30, %%" r "31, %%" r "16\n\t" op " %%" r "30, %%" r "31, %%" r "17\n\t"    \
-  op " %%" r "30, %%" r "31, %%" r "18\n\t" op " %%" r "30, %%" r "31, %%" r "19\n\t"    \
-  op " %%" r "30, %%" r "31, %%" r "20\n\t" op " %%" r "30, %%" r "31, %%" r "21\n\t"    \
-  op " %%" r "30, %%" r "31, %%" r "22\n\t" op " %%" r "30, %%" r "31, %%" r "23\n\t"
+#define DS_ZDP(n) "vpdpbusd %%zmm30, %%zmm31, %%zmm" #n "\n\t"
+#define DS_YDP(n) "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm" #n "\n\t"
+#define DS_ZDP8(a, b, c, d, e, f, g, h)                                                   \
+  DS_ZDP(a) DS_ZDP(b) DS_ZDP(c) DS_ZDP(d) DS_ZDP(e) DS_ZDP(f) DS_ZDP(g) DS_ZDP(h)
 
 /// kChains * iters independent vpdpbusd on zmm (24 accumulators hide the latency).
 __attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) void
 peakLoopZmm(int64_t iters) {
   __asm__ volatile("vpxord %%zmm30, %%zmm30, %%zmm30\n\t"
                    "vpternlogd $0xff, %%zmm31, %%zmm31, %%zmm31\n\t"
-                   "1:\n\t" DS_DP24("vpdpbusd", "zmm") "dec %0\n\t"
+                   "1:\n\t" DS_ZDP8(0, 1, 2, 3, 4, 5, 6, 7) DS_ZDP8(8, 9, 10, 11, 12, 13, 14, 15)
+                       DS_ZDP8(16, 17, 18, 19, 20, 21, 22, 23) "dec %0\n\t"
                    "jnz 1b\n\t"
                    : "+r"(iters)
                    :
@@ -70,19 +62,15 @@ peakLoopZmm(int64_t iters) {
                      "xmm30", "xmm31");
 }
 
-/// The same count of MACs with 256-bit AVX-VNNI: 2 x 12 ymm ops per iteration
-/// (ymm has 16 registers: 12 accumulators + 2 sources).
+/// The same count of MACs with 256-bit AVX-VNNI, for CPUs without AVX-512
+/// (16 ymm registers: 12 accumulators + 2 sources).
 __attribute__((target("avx2,avxvnni"), noinline)) void peakLoopYmm(int64_t iters) {
   iters *= 4; // 24 zmm ops = 48 ymm ops = 4 passes of 12
   __asm__ volatile("vpxor %%ymm14, %%ymm14, %%ymm14\n\t"
                    "vpcmpeqd %%ymm15, %%ymm15, %%ymm15\n\t"
                    "1:\n\t"
-                   "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm0\n\t%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm1\n\t"
-                   "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm2\n\t%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm3\n\t"
-                   "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm4\n\t%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm5\n\t"
-                   "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm6\n\t%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm7\n\t"
-                   "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm8\n\t%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm9\n\t"
-                   "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm10\n\t%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm11\n\t"
+                   DS_YDP(0) DS_YDP(1) DS_YDP(2) DS_YDP(3) DS_YDP(4) DS_YDP(5)
+                   DS_YDP(6) DS_YDP(7) DS_YDP(8) DS_YDP(9) DS_YDP(10) DS_YDP(11)
                    "dec %0\n\t"
                    "jnz 1b\n\t"
                    : "+r"(iters)
@@ -170,7 +158,8 @@ int main(int argc, char **argv) {
   std::uniform_real_distribution<float> uf(-1.0f, 1.0f);
   std::vector<uint8_t> a(static_cast<size_t>(S * S));
   std::vector<int8_t> b(static_cast<size_t>(S * S));
-  std::vector<float> af(a.size()), bf(a.size()), cf(a.size()), scales(static_cast<size_t>(S), 0.01f);
+  std::vector<float> af(a.size()), bf(a.size()), cf(a.size());
+  std::vector<float> scales(static_cast<size_t>(S), 0.01f);
   for (auto &v : a)
     v = static_cast<uint8_t>(ua(rng));
   for (auto &v : b)

@@ -183,17 +183,20 @@ TEST(QuantGemm, EpilogueMatchesFormulaBitForBit) {
 }
 
 TEST(QuantGemm, FloatAIsQuantizedAsQuantizeLinear) {
-  const int64_t M = 5, N = 33, K = 19;
+  const int64_t M = 5, N = 33, K = 67; // 67: full 16-lane blocks and a masked tail
   std::mt19937 rng(9);
   std::uniform_real_distribution<float> dist(-3.0f, 3.0f);
   std::vector<float> x(static_cast<size_t>(M * K));
   for (float &v : x)
     v = dist(rng);
-  x[0] = 0.05f * 2.5f; // exactly halfway: rounds to even
-  x[1] = NAN;          // -> zero point
-  x[2] = 1e9f;         // saturates
   const float scale = 0.05f;
   const int32_t zp = 100;
+  const float special[] = {0.125f, 0.075f, -0.025f, NAN, 1e9f, -1e9f, INFINITY, -INFINITY,
+                           -0.0f,  6.35f,  -5.0f,   7.76f};
+  for (size_t i = 0; i < std::size(special); ++i) {
+    x[i] = special[i];          // first lanes of a 16-lane block
+    x[2 * K - 1 - i] = special[i]; // the masked tail of row 1
+  }
   Operands o = randomOperands(M, N, K, 4);
   o.lda = K;
   o.a.assign(static_cast<size_t>(M * K), 0);
@@ -207,9 +210,13 @@ TEST(QuantGemm, FloatAIsQuantizedAsQuantizeLinear) {
   a.ld = K;
   a.scale = scale;
   a.zeroPoint = zp;
-  std::vector<int32_t> c(static_cast<size_t>(M * N));
-  quantGemmS32WithIsa(quantGemmBestIsa(), M, a, b, {c.data(), N, 1}, nullptr);
-  EXPECT_EQ(c, naiveGemm(o));
+  for (QuantGemmIsa isa : kAllIsas) {
+    if (!quantGemmIsaSupported(isa))
+      continue;
+    std::vector<int32_t> c(static_cast<size_t>(M * N));
+    quantGemmS32WithIsa(isa, M, a, b, {c.data(), N, 1}, nullptr);
+    EXPECT_EQ(c, naiveGemm(o)) << quantGemmIsaName(isa);
+  }
 }
 
 TEST(QuantGemm, RejectsTooDeepK) {

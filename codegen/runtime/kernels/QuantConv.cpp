@@ -162,8 +162,8 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
   float *yData = y.mutableData<float>();
   const int8_t *wData = w.data<int8_t>();
   if (p.inPerGroup == 1 && p.groups > 1) {
-    convDepthwise(ctx.pool, p, xq8.data(), xq.scale, xq.zeroPoint, wData, scale, perChannel, bias, relu,
-                  yData);
+    convDepthwise(ctx.pool, p, xq8.data(), xq.scale, xq.zeroPoint, wData, scale, perChannel,
+                  bias, relu, yData);
     return outputs.push_back(std::move(y));
   }
 

@@ -129,13 +129,16 @@ private:
 };
 
 /// Packs rows [i0, i0 + rows) of A, all of K, into one MR panel.
-void packAPanel(const QuantGemmA &a, int mr, int64_t K, int64_t i0, int64_t rows,
-                uint8_t *rowBuffer, uint8_t *dst) {
+void packAPanel(const QuantGemmA &a, const MicroKernelFamily &family, int64_t K, int64_t i0,
+                int64_t rows, uint8_t *rowBuffer, uint8_t *dst) {
+  const int64_t mr = family.mr;
   const int64_t fullGroups = K / 4, tail = K % 4;
   const auto zp = static_cast<uint8_t>(a.zeroPoint);
   for (int64_t i = 0; i < rows; ++i) {
     const uint8_t *row = a.u8 ? a.u8 + (i0 + i) * a.ld : rowBuffer;
-    if (a.f32)
+    if (a.f32 && family.quantizeRow)
+      family.quantizeRow(a.f32 + (i0 + i) * a.ld, K, a.scale, float(a.zeroPoint), rowBuffer);
+    else if (a.f32)
       movement::quantizeRun<uint8_t, float>(a.f32 + (i0 + i) * a.ld, &a.scale, 0, &zp,
                                             rowBuffer, K);
     uint8_t *d = dst + i * 4;
@@ -256,7 +259,7 @@ void runGemm(QuantGemmIsa isa, int64_t M, const QuantGemmA &a, const QuantPacked
     static thread_local Scratch<uint8_t> rowScratch;
     uint8_t *rowBuffer = rowScratch.get(static_cast<size_t>(std::max<int64_t>(K, 1)));
     for (int64_t p = begin; p < end; ++p)
-      packAPanel(a, family.mr, K, p * mr, std::min(mr, M - p * mr), rowBuffer,
+      packAPanel(a, family, K, p * mr, std::min(mr, M - p * mr), rowBuffer,
                  packedA + p * mr * kp);
   };
   if (parallel)

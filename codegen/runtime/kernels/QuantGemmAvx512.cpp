@@ -54,11 +54,42 @@ microKernelAvx512Vnni(int64_t kGroups, const uint8_t *ap, const int8_t *bp, int3
   }
 }
 
+/// min/max (and the conversion below) through the masked forms: the plain ones
+/// read an "undefined" vector that GCC 12 flags with -Wmaybe-uninitialized
+/// inside its own headers.
+__attribute__((target("avx512f"))) inline __m512 clampPs(__m512 v, __m512 lo, __m512 hi) {
+  v = _mm512_mask_max_ps(v, __mmask16(0xFFFF), v, lo);
+  return _mm512_mask_min_ps(v, __mmask16(0xFFFF), v, hi);
+}
+
+/// movement::quantizeValue<uint8_t>, 16 lanes at a time: every step is the
+/// same IEEE single-precision operation, so the bits are the scalar ones.
+__attribute__((target("avx512f,avx512bw"))) void quantizeRowAvx512(const float *x, int64_t n,
+                                                                   float scale, float zp,
+                                                                   uint8_t *dst) {
+  const __m512 s = _mm512_set1_ps(scale), z = _mm512_set1_ps(zp);
+  const __m512 magic = _mm512_set1_ps(12582912.0f), limit = _mm512_set1_ps(4194304.0f);
+  const __m512 negLimit = _mm512_set1_ps(-4194304.0f);
+  const __m512 lo = _mm512_setzero_ps(), hi = _mm512_set1_ps(255.0f);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+    __m512 q = _mm512_div_ps(_mm512_maskz_loadu_ps(m, x + i), s);
+    // NaN -> 0, then clamp to +-2^22 (max/min return the second operand on NaN).
+    q = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(q, q, _CMP_ORD_Q), q);
+    q = clampPs(q, negLimit, limit);
+    __m512 v = _mm512_add_ps(_mm512_sub_ps(_mm512_add_ps(q, magic), magic), z);
+    v = clampPs(v, lo, hi);
+    _mm512_mask_cvtepi32_storeu_epi8(
+        dst + i, m, _mm512_maskz_cvttps_epi32(__mmask16(0xFFFF), v));
+  }
+}
+
 template <int... Rows>
 MicroKernelFamily makeFamily(std::integer_sequence<int, Rows...>) {
   MicroKernelFamily family;
   family.mr = kMR;
   ((family.byRows[Rows + 1] = &microKernelAvx512Vnni<Rows + 1>), ...);
+  family.quantizeRow = &quantizeRowAvx512;
   return family;
 }
 

@@ -21,12 +21,20 @@ namespace ds::rt::quant_gemm_detail {
 using MicroKernelFn = void (*)(int64_t kGroups, const uint8_t *ap, const int8_t *bp,
                                int32_t *c, int64_t ldc, bool accumulate);
 
+/// dst[i] = saturate_u8(round_half_to_even(x[i] / scale) + zeroPoint), NaN ->
+/// zeroPoint: bit for bit movement::quantizeValue (the same IEEE divide, clamp
+/// and 1.5 * 2^23 rounding, only vectorized wider).
+using QuantizeRowFn = void (*)(const float *x, int64_t n, float scale, float zeroPoint,
+                               uint8_t *dst);
+
 constexpr int kMaxMR = 16;
 
 struct MicroKernelFamily {
   int mr = 0;
   /// byRows[r] computes tiles with r valid rows, 1 <= r <= mr.
   MicroKernelFn byRows[kMaxMR + 1] = {};
+  /// Optional faster quantization of float A rows; the driver's portable loop otherwise.
+  QuantizeRowFn quantizeRow = nullptr;
 };
 
 const MicroKernelFamily &portableMicroKernels();
