@@ -131,7 +131,8 @@ rt::Tensor tensorFromElementsAttr(ElementsAttr attr) {
 rt::AttrMap kernelAttrs(Operation *op) {
   rt::AttrMap attrs;
   for (NamedAttribute attr : op->getDiscardableAttrs())
-    attrs.set(attr.getName().str(), convertAttr(attr.getValue(), op, attr.getName()));
+    if (!attr.getName().getValue().starts_with("ds.")) // compiler annotations, not ONNX's
+      attrs.set(attr.getName().str(), convertAttr(attr.getValue(), op, attr.getName()));
   return attrs;
 }
 
@@ -173,7 +174,13 @@ ReferenceExecutor::ReferenceExecutor(ModuleOp module, rt::ThreadPool &pool) : po
         } catch (const std::exception &e) {
           throw ExecutionError(describeOp(&op) + ": " + e.what());
         }
-        slotOf[constant.getResult()] = program_.addConstant(std::move(value));
+        int slot = program_.addConstant(std::move(value));
+        slotOf[constant.getResult()] = slot;
+        slotNames_.resize(static_cast<size_t>(slot) + 1);
+        if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+          slotNames_[static_cast<size_t>(slot)] = resource.getRawHandle().getKey().str();
+        else if (auto nameLoc = dyn_cast<NameLoc>(op.getLoc()))
+          slotNames_[static_cast<size_t>(slot)] = nameLoc.getName().str();
         continue;
       }
       StringRef name = op.getName().getStringRef();
@@ -198,6 +205,7 @@ ReferenceExecutor::ReferenceExecutor(ModuleOp module, rt::ThreadPool &pool) : po
       stepOps_.push_back(&op);
     }
     program_.finalize();
+    slotNames_.resize(program_.numSlots());
   } catch (const rt::ProgramError &e) {
     throw ExecutionError(e.what());
   }

@@ -47,6 +47,9 @@ public:
   const rt::Program &program() const { return program_; }
   /// The op each program step came from (parallel to program().steps()).
   const std::vector<mlir::Operation *> &stepOps() const { return stepOps_; }
+  /// A name per program slot for constants (blob key or node name; "" for
+  /// other slots), for manifests.
+  const std::vector<std::string> &slotNames() const { return slotNames_; }
 
   /// Runs the graph on `inputs` (in inputs() order), checking each against its
   /// spec. Thread-compatible: one run at a time per executor.
@@ -56,6 +59,7 @@ public:
 private:
   rt::Program program_;
   std::vector<mlir::Operation *> stepOps_;
+  std::vector<std::string> slotNames_;
   rt::ThreadPool &pool_;
 };
 

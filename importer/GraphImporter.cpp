@@ -254,8 +254,10 @@ void GraphImporter::rejectUnsupportedOps() const {
       failAt(node, i, "operator domain '" + node.domain() +
                           "' is not supported; supported: the default ONNX domain "
                           "(see docs/supported-ops.md)");
-    if (node.op_type() != "Constant" &&
-        !RegisteredOperationName::lookup("ds." + dsOpNameForOnnxType(node.op_type()), &ctx_))
+    if (node.op_type() == "Constant")
+      continue;
+    auto opName = RegisteredOperationName::lookup("ds." + dsOpNameForOnnxType(node.op_type()), &ctx_);
+    if (!opName || opName->hasTrait<ds::OpTrait::CompilerOnly>())
       failAt(node, i, "operator is not supported (see docs/supported-ops.md for the list)");
   }
 }

@@ -4,6 +4,8 @@
 // ds-optimize can be reproduced and lit-tested on its own.
 //===----------------------------------------------------------------------===//
 #include "dialects/ds/DsDialect.h"
+#include "passes/Passes.h"
+#include "quantizers/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -14,6 +16,8 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   registry.insert<ds::DsDialect, mlir::func::FuncDialect>();
   mlir::registerTransformsPasses();
+  ds::passes::registerDsPassesPasses();
+  ds::quant::registerDsQuantPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "ds-optimize IR optimizer driver\n", registry));
 }

@@ -2,10 +2,12 @@
 //
 //   ds-optimize MODEL.onnx                          import and print a summary
 //   ds-optimize MODEL.onnx --compile-to=import      print the imported ds IR
+//   ds-optimize MODEL.onnx --profile host --precision int8 --calib DIR
+//               [--eval DIR] [--max-drop 1%] -o OUT   the whole job (pipeline/)
 //
-// Later phases (optimize, fuse, calibrate, quantize, codegen) plug in here as
-// they land; asking for one that does not exist yet is an error that says so.
+// Exit codes: 0 ok, 2 bad input (one line on stderr), 3 accuracy target missed.
 //===----------------------------------------------------------------------===//
+#include "pipeline/Pipeline.h"
 #include "tools/support/ModelSummary.h"
 #include "tools/support/ToolSupport.h"
 
@@ -19,17 +21,42 @@ using namespace ds;
 
 int main(int argc, char **argv) {
   CLI::App app{"ds-optimize: ONNX in, calibrated low-bit artifacts out"};
-  std::string model, phase;
+  pipeline::OptimizeOptions o;
+  std::string phase, maxDrop, calibNan = "reject";
   bool elideWeights = false;
-  app.add_option("model", model, "the ONNX model")->required();
+  app.add_option("model", o.model, "the ONNX model")->required();
   app.add_option("--compile-to", phase, "stop after this phase and print its IR")
       ->check(CLI::IsMember({"import"}));
   app.add_flag("--elide-weights", elideWeights, "print weight blobs as placeholders");
+  app.add_option("-o,--output", o.outDir, "write the artifact to OUT/<profile>/");
+  app.add_option("--profile", o.profile, "hardware profile")->capture_default_str();
+  app.add_option("--precision", o.precision, "fp32 or int8")->capture_default_str();
+  app.add_option("--quant-mode", o.quantMode, "int8 activations: static (calibrated) or dynamic")
+      ->capture_default_str();
+  app.add_option("--calib", o.calib, "calibration data: .npz/.npy file or directory");
+  app.add_option("--calib-method", o.calibMethod, "minmax, percentile, entropy or mse")
+      ->capture_default_str();
+  app.add_option("--percentile", o.percentile, "for --calib-method percentile")->capture_default_str();
+  app.add_option("--calib-cache", o.calibCache, "calibration cache: reused when valid, else written");
+  app.add_option("--calib-nan", calibNan, "NaN/Inf in calibration data: reject or skip")
+      ->check(CLI::IsMember({"reject", "skip"}))
+      ->capture_default_str();
+  app.add_option("--eval", o.eval, "held-out data to verify with (default: the calibration data)");
+  app.add_option("--eval-labels", o.evalLabels, "class ids (.npy) of the eval samples, in order");
+  app.add_option("--max-drop", maxDrop, "fail (exit 3) when accuracy drops more, e.g. 1%");
+  app.add_option("--keep-fp32", o.keepFp32, "node-name glob to keep in FP32 (repeatable)");
+  app.add_option("--threads", o.threads, "threads (0: all cores)");
   CLI11_PARSE(app, argc, argv);
 
   return tools::runTool("ds-optimize", [&] {
+    if (!o.outDir.empty()) {
+      o.calibSkipNonFinite = calibNan == "skip";
+      if (!maxDrop.empty())
+        o.maxDropPercent = pipeline::parseMaxDrop(maxDrop);
+      return pipeline::runOptimize(o, llvm::errs());
+    }
     mlir::MLIRContext context;
-    auto module = tools::loadModule(context, model);
+    auto module = tools::loadModule(context, o.model);
     if (phase.empty()) {
       tools::printModelSummary(*module, llvm::outs());
       return int(tools::kExitOk);

@@ -34,6 +34,11 @@ class Ds_OnnxArity<string params> : ParamNativeOpTrait<"OnnxArity", params> {
   let cppNamespace = "::ds::OpTrait";
 }
 
+/// Ops created by passes, never imported (see DsTraits.h).
+def Ds_CompilerOnly : NativeOpTrait<"CompilerOnly"> {
+  let cppNamespace = "::ds::OpTrait";
+}
+
 class Ds_Op<string mnemonic, list<Trait> traits = []>
     : Op<Ds_Dialect, mnemonic, traits>;
 

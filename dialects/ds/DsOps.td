@@ -243,4 +243,50 @@ def Ds_DynamicQuantizeLinearOp : Ds_OnnxOp<"dynamic_quantize_linear", 1, 1, 3, 3
   let summary = "uint8 quantization with a scale computed from the data";
 }
 
+//===----------------------------------------------------------------------===//
+// Integer compute created by ds-quant-int8 (not ONNX operators)
+//===----------------------------------------------------------------------===//
+
+/// Shared text of the quantized compute ops: their operands and attributes
+/// follow ONNX's QDQ semantics so the reference executor, the artifact and
+/// ONNX Runtime's QDQ models agree on what they compute.
+class Ds_QuantComputeOp<string mnemonic> : Ds_OnnxOp<mnemonic, 3, 4, 1, 1, [Ds_CompilerOnly]> {
+  let hasVerifier = 1;
+}
+
+def Ds_QuantMatMulOp : Ds_QuantComputeOp<"quant_matmul"> {
+  let summary = "INT8 matrix product of a float activation and int8 weights, float result";
+  let description = [{
+    `y = act(DQ(Q(x; x_scale, x_zero_point)) @ DQ(w; w_scale) + bias)`: the
+    activation is quantized to uint8 (ONNX QuantizeLinear rounding and
+    saturation), multiplied with symmetric int8 weights `w : [K, N]` in int32,
+    and rescaled to float with `x_scale * w_scale[n]`. `w_scale` is `[N]` (per
+    output column) or a scalar. Without `x_scale` (or with 0) the activation is
+    quantized dynamically per call, as ONNX DynamicQuantizeLinear does.
+    `activation` is "none" or "relu". Operands: x, w, w_scale, optional bias [N].
+
+    ```mlir
+    %y = ds.quant_matmul %x, %w, %ws, %b {x_scale = 0.02 : f32, x_zero_point = 128 : i64,
+           activation = "none"}
+         : (tensor<1x8x64xf32>, tensor<64x32xi8>, tensor<32xf32>, tensor<32xf32>) -> tensor<1x8x32xf32>
+    ```
+  }];
+}
+
+def Ds_QuantConvOp : Ds_QuantComputeOp<"quant_conv"> {
+  let summary = "INT8 2-D convolution of a float activation and int8 weights, float result";
+  let description = [{
+    ONNX Conv (same attributes) on `DQ(Q(x; x_scale, x_zero_point))` and
+    `DQ(w; w_scale)` with `w : [M, C/group, kh, kw]` symmetric int8 and `w_scale`
+    `[M]` or a scalar, int32 accumulation, plus optional bias `[M]` and
+    `activation` ("none" or "relu"). Padding contributes a quantized 0.0.
+
+    ```mlir
+    %y = ds.quant_conv %x, %w, %ws, %b {x_scale = 0.05 : f32, x_zero_point = 0 : i64,
+           kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>}
+         : (tensor<?x16x4x4xf32>, tensor<32x16x3x3xi8>, tensor<32xf32>, tensor<32xf32>) -> tensor<?x32x4x4xf32>
+    ```
+  }];
+}
+
 #endif // DS_OPS_TD

@@ -34,4 +34,9 @@ template <int MinIn, int MaxIn, int MinOut, int MaxOut> struct OnnxArity {
   };
 };
 
+/// Marks ops that passes create and no ONNX model may contain (quantized and
+/// fused compute): the importer refuses an ONNX op type that maps onto one.
+template <typename ConcreteOp>
+class CompilerOnly : public mlir::OpTrait::TraitBase<ConcreteOp, CompilerOnly> {};
+
 } // namespace ds::OpTrait

@@ -73,6 +73,12 @@ public:
   const std::vector<ValueSpec> &inputs() const { return inputSpecs_; }
   const std::vector<ValueSpec> &outputs() const { return outputSpecs_; }
   const std::vector<ProgramStep> &steps() const { return steps_; }
+  /// For code generators that replay this program: slot count, which slots are
+  /// inputs/outputs (in order) and the constant held by a slot (absent if none).
+  size_t numSlots() const { return numSlots_; }
+  const std::vector<int> &inputSlots() const { return inputSlots_; }
+  const std::vector<int> &outputSlots() const { return outputSlots_; }
+  const Tensor &constantAt(int slot) const { return constants_.at(static_cast<size_t>(slot)); }
 
   /// Runs on `inputs` (in inputs() order), checking each against its spec and
   /// every result against the step's result spec. Thread-compatible: one run

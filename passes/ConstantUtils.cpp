@@ -1,0 +1,58 @@
+//===- ConstantUtils.cpp --------------------------------------------------===//
+#include "passes/ConstantUtils.h"
+
+#include "dialects/ds/DsDialect.h"
+#include "executor/ReferenceExecutor.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+using namespace mlir;
+
+namespace ds::passes {
+
+std::optional<rt::Tensor> constantTensor(Value v) {
+  auto constant = v.getDefiningOp<ds::ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  try {
+    return exec::tensorFromElementsAttr(constant.getValue());
+  } catch (const std::exception &) {
+    return std::nullopt; // elided or unsupported: not a constant a pass can read
+  }
+}
+
+namespace {
+Type elementTypeFor(MLIRContext *ctx, rt::DType dtype) {
+  switch (dtype) {
+  case rt::DType::F32: return Float32Type::get(ctx);
+  case rt::DType::I8: return IntegerType::get(ctx, 8);
+  case rt::DType::U8: return IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  case rt::DType::I32: return IntegerType::get(ctx, 32);
+  case rt::DType::I64: return IntegerType::get(ctx, 64);
+  default: break;
+  }
+  throw rt::Error(std::string("cannot create a constant of element type ") + rt::dtypeName(dtype));
+}
+} // namespace
+
+Value createConstant(OpBuilder &builder, Location loc, const rt::Tensor &t, StringRef nameHint) {
+  auto type = RankedTensorType::get(t.shape(), elementTypeFor(builder.getContext(), t.dtype()));
+  ArrayRef<char> bytes(static_cast<const char *>(t.rawData()), t.byteSize());
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64);
+  auto attr = DenseResourceElementsAttr::get(type, nameHint, std::move(blob));
+  return ds::ConstantOp::create(builder, loc, type, cast<ElementsAttr>(attr)).getResult();
+}
+
+std::string nodeName(Operation *op) {
+  if (auto nameLoc = dyn_cast<NameLoc>(op->getLoc()))
+    return nameLoc.getName().str();
+  return {};
+}
+
+std::string blobPrefix(Operation *op) {
+  std::string name = nodeName(op);
+  return name.empty() ? op->getName().stripDialect().str() : name;
+}
+
+} // namespace ds::passes

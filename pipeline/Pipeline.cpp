@@ -1,0 +1,326 @@
+//===- Pipeline.cpp - the phases of ds-optimize, in order -----------------===//
+#include "pipeline/Pipeline.h"
+
+#include "codegen/host/HostArtifact.h"
+#include "ds/runtime/Sha256.h"
+#include "passes/ConstantUtils.h"
+#include "passes/Passes.h"
+#include "pipeline/AtomicDir.h"
+#include "pipeline/Calibrate.h"
+#include "pipeline/Report.h"
+#include "pipeline/Samples.h"
+#include "quantizers/Passes.h"
+#include "tools/support/ToolSupport.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <fstream>
+
+namespace fs = std::filesystem;
+using ds::tools::ToolError;
+
+namespace ds::pipeline {
+
+namespace {
+
+constexpr const char *kToolVersion = "0.1.0";
+
+/// Prints "[i/n] phase ... detail (t s)" per phase and keeps the times for the summary.
+class PhaseLog {
+public:
+  PhaseLog(llvm::raw_ostream &os, int total) : os_(os), total_(total) {}
+  void begin(const std::string &name) {
+    name_ = name;
+    start_ = std::chrono::steady_clock::now();
+    os_ << "[" << ++index_ << "/" << total_ << "] " << name << "\n";
+    os_.flush();
+  }
+  void end(const std::string &detail = "") {
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    times_.push_back({name_, s});
+    os_ << "      " << (detail.empty() ? "done" : detail) << " (" << llvm::format("%.2f", s) << " s)\n";
+    os_.flush();
+  }
+  const std::vector<std::pair<std::string, double>> &times() const { return times_; }
+
+private:
+  llvm::raw_ostream &os_;
+  int total_, index_ = 0;
+  std::string name_;
+  std::chrono::steady_clock::time_point start_;
+  std::vector<std::pair<std::string, double>> times_;
+};
+
+std::string fileSha256(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw ToolError(path + ": cannot read");
+  rt::Sha256 sha;
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    sha.update(buf.data(), static_cast<size_t>(in.gcount()));
+  }
+  return sha.hexDigest();
+}
+
+void runPasses(mlir::ModuleOp module, const std::function<void(mlir::OpPassManager &)> &build,
+               const std::string &phase) {
+  mlir::PassManager pm(module->getContext());
+  build(pm);
+  std::string diagnostic;
+  mlir::ScopedDiagnosticHandler handler(module->getContext(), [&](mlir::Diagnostic &diag) {
+    if (diagnostic.empty())
+      diagnostic = diag.str();
+    return mlir::success();
+  });
+  if (mlir::failed(pm.run(module)))
+    throw ToolError(phase + " failed: " + diagnostic);
+}
+
+uint64_t floatWeightBytes(const rt::Program &program) {
+  uint64_t bytes = 0;
+  for (size_t slot = 0; slot < program.numSlots(); ++slot)
+    bytes += program.constantAt(static_cast<int>(slot)).byteSize();
+  return bytes;
+}
+
+std::vector<LayerPrecision> layerPrecisions(const exec::ReferenceExecutor &student) {
+  std::vector<LayerPrecision> layers;
+  for (mlir::Operation *op : student.stepOps()) {
+    std::string opName = op->getName().stripDialect().str();
+    if (opName == "quant_matmul" || opName == "quant_conv")
+      layers.push_back({passes::nodeName(op), opName, "int8", ""});
+    else if (quant::isQuantCandidate(op)) {
+      auto reason = op->getAttrOfType<mlir::StringAttr>(quant::kFp32ReasonAttr);
+      layers.push_back({passes::nodeName(op), opName, "fp32",
+                        reason ? reason.str() : "FP32 precision requested"});
+    }
+  }
+  return layers;
+}
+
+nlohmann::json specsJson(const std::vector<exec::TensorSpec> &specs) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto &s : specs) {
+    nlohmann::json dims = nlohmann::json::array();
+    for (int64_t d : s.dims)
+      dims.push_back(d);
+    out.push_back({{"name", s.name}, {"dtype", rt::dtypeName(s.dtype)}, {"shape", dims}});
+  }
+  return out;
+}
+
+/// The drop the --max-drop target is checked against, in percent, and what it measures.
+std::pair<std::optional<double>, std::string> measuredDrop(const Verification &v) {
+  if (v.task && v.task->name == "accuracy")
+    return {100.0 * (v.task->teacher - v.task->student), "accuracy (percentage points)"};
+  if (v.task && v.task->name == "perplexity" && v.task->teacher > 0)
+    return {100.0 * (v.task->student / v.task->teacher - 1.0), "perplexity (relative increase)"};
+  if (!v.outputs.empty())
+    return {100.0 * (1.0 - v.outputs[0].cosine), "1 - cosine of output '" + v.outputs[0].name + "'"};
+  return {std::nullopt, "none"};
+}
+
+} // namespace
+
+double parseMaxDrop(const std::string &text) {
+  std::string t = text;
+  bool percent = !t.empty() && t.back() == '%';
+  if (percent)
+    t.pop_back();
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(t, &used);
+  } catch (const std::exception &) {
+    used = 0;
+  }
+  if (used != t.size() || t.empty() || !(v >= 0) || !std::isfinite(v))
+    throw ToolError("--max-drop '" + text + "' is not a non-negative number; use e.g. 1% or 0.01");
+  return percent ? v : v * 100.0;
+}
+
+int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log) {
+  if (o.profile != "host")
+    throw ToolError("profile '" + o.profile +
+                    "' has no code generator yet; supported: host (rtx4090, a100, jetson-orin and "
+                    "snapdragon-8g3 are planned)");
+  if (o.precision != "fp32" && o.precision != "int8")
+    throw ToolError("precision '" + o.precision + "' is not supported for profile host; supported: "
+                    "fp32, int8");
+  if (o.outDir.empty())
+    throw ToolError("no output directory; pass -o OUT");
+  bool int8 = o.precision == "int8";
+  bool staticQuant = int8 && o.quantMode == "static";
+  if (int8 && o.quantMode != "static" && o.quantMode != "dynamic")
+    throw ToolError("--quant-mode '" + o.quantMode + "' is not one of: static, dynamic");
+  if (staticQuant && o.calib.empty() && o.calibCache.empty())
+    throw ToolError("static INT8 needs calibration data: pass --calib DIR (or --calib-cache FILE, "
+                    "or --quant-mode dynamic)");
+  if (o.calib.empty() && o.eval.empty())
+    throw ToolError("no data to verify the artifact with: pass --eval DIR (or --calib DIR)");
+
+  PhaseLog phases(log, int8 ? 7 : 5);
+  rt::ThreadPool pool(o.threads);
+
+  phases.begin("import " + o.model);
+  mlir::MLIRContext context;
+  auto teacherModule = tools::loadModule(context, o.model);
+  std::string modelSha = fileSha256(o.model);
+  phases.end();
+
+  phases.begin("optimize: canonicalize, fold Conv+BatchNormalization");
+  mlir::OwningOpRef<mlir::ModuleOp> studentModule(teacherModule->clone());
+  runPasses(*studentModule, [](mlir::OpPassManager &pm) {
+    pm.addPass(mlir::createCanonicalizerPass());
+    pm.addNestedPass<mlir::func::FuncOp>(passes::createFoldBatchNormPass());
+    pm.addPass(mlir::createCanonicalizerPass());
+  }, "optimize");
+  exec::ReferenceExecutor teacher(*teacherModule, pool);
+  mlir::OwningOpRef<mlir::ModuleOp> referenceModule(studentModule->clone());
+  exec::ReferenceExecutor reference(*referenceModule, pool);
+  phases.end();
+
+  std::string evalPath = o.eval.empty() ? o.calib : o.eval;
+  SampleSet evalSet = loadSamples(evalPath, teacher.inputs());
+  std::optional<rt::Tensor> labels;
+  if (!o.evalLabels.empty())
+    labels = loadLabels(o.evalLabels);
+
+  ReportData report;
+  report.modelFile = fs::path(o.model).filename().string();
+  report.modelSha256 = modelSha;
+  report.profile = o.profile;
+  report.precision = int8 ? "int8-" + o.quantMode : "fp32";
+  report.evalSource = o.eval.empty() ? o.calib + " (the calibration set: pass --eval for held-out data)"
+                                     : o.eval;
+  report.maxDropPercent = o.maxDropPercent;
+
+  if (int8) {
+    if (staticQuant) {
+      phases.begin("calibrate (" + o.calibMethod + ")");
+      CalibrationOptions copts;
+      copts.method = o.calibMethod;
+      copts.percentile = o.percentile;
+      copts.skipNonFinite = o.calibSkipNonFinite;
+      copts.cachePath = o.calibCache;
+      copts.modelSha256 = modelSha;
+      CalibrationResult calibration = calibrate(reference, o.calib, copts, log);
+      annotateRanges(*studentModule, calibration);
+      report.calibMethod = o.calibMethod;
+      report.calibSource = calibration.source;
+      report.calibSamples = calibration.samples;
+      report.calibSkippedNonFinite = calibration.skippedNonFinite;
+      phases.end(std::to_string(calibration.ranges.size()) + " activation ranges from " +
+                 std::to_string(calibration.samples) + " samples" +
+                 (calibration.fromCache ? " (from the cache)" : ""));
+    }
+    phases.begin("quantize: INT8 " + o.quantMode);
+    runPasses(*studentModule, [&](mlir::OpPassManager &pm) {
+      quant::QuantInt8PassOptions qopts;
+      qopts.mode = o.quantMode;
+      qopts.keepFp32.assign(o.keepFp32.begin(), o.keepFp32.end());
+      pm.addNestedPass<mlir::func::FuncOp>(quant::createQuantInt8Pass(qopts));
+      pm.addPass(mlir::createCanonicalizerPass());
+    }, "quantize");
+    phases.end();
+  }
+
+  exec::ReferenceExecutor student(*studentModule, pool);
+  report.layers = layerPrecisions(student);
+  size_t int8Layers = 0;
+  for (const auto &l : report.layers)
+    int8Layers += l.precision == "int8";
+
+  phases.begin("verify against the FP32 teacher on " + std::to_string(evalSet.samples.size()) +
+               " samples");
+  report.verification = verify(teacher, reference, student, evalSet.samples, labels);
+  auto [drop, dropMetric] = measuredDrop(report.verification);
+  report.dropPercent = drop;
+  report.dropMetric = dropMetric;
+  report.passed = !o.maxDropPercent || (drop && *drop <= *o.maxDropPercent);
+  phases.end(report.passed ? "ok" : "accuracy target missed");
+
+  phases.begin("codegen: host C++ + runtime");
+  fs::path target = fs::path(o.outDir) / o.profile;
+  StagingDir staging(target);
+  codegen::EmittedProgram emitted = codegen::emitProgram(
+      student.program(), student.slotNames(),
+      std::string("ds-optimize ") + kToolVersion + ", model " + report.modelFile + " (sha256 " +
+          modelSha + "), profile " + o.profile + ", precision " + report.precision);
+  codegen::BuiltArtifact built =
+      codegen::buildHostArtifact(staging.path(), emitted, codegen::HostToolchain::builtIn());
+  report.weightBytesBefore = floatWeightBytes(teacher.program());
+  report.weightBytesAfter = emitted.weights.size();
+  phases.end(std::to_string(emitted.weights.size()) + " bytes of weights, " +
+             std::to_string(student.program().steps().size()) + " kernel calls");
+
+  phases.begin("package " + target.string());
+  writeFileDurably(staging.path() / "report.json", reportJson(report).dump(2) + "\n");
+  writeFileDurably(staging.path() / "report.html", reportHtml(report));
+  nlohmann::json manifest;
+  manifest["format"] = "ds-artifact";
+  manifest["version"] = 1;
+  manifest["tool"] = {{"name", "ds-optimize"}, {"version", kToolVersion}};
+  manifest["profile"] = o.profile;
+  manifest["precision"] = report.precision;
+  manifest["graph_digest"] = emitted.graphDigest;
+  manifest["inputs"] = specsJson(student.inputs());
+  manifest["outputs"] = specsJson(student.outputs());
+  nlohmann::json tensors = nlohmann::json::array();
+  for (const auto &e : emitted.entries) {
+    nlohmann::json shape = nlohmann::json::array();
+    for (int64_t d : e.shape)
+      shape.push_back(d);
+    tensors.push_back({{"name", e.name}, {"offset", e.offset}, {"bytes", e.bytes},
+                       {"dtype", rt::dtypeName(e.dtype)}, {"shape", shape}});
+  }
+  manifest["weights"] = {{"file", "weights.bin"}, {"bytes", emitted.weights.size()},
+                         {"sha256", built.weightsSha256}, {"alignment", 64}, {"tensors", tensors}};
+  manifest["library"] = {{"file", "lib/libds_model.so"}, {"sha256", built.librarySha256}};
+  manifest["runner"] = {{"file", "bin/ds-model-run"}};
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto &l : report.layers)
+    layers.push_back({{"node", l.node}, {"op", l.op}, {"precision", l.precision}});
+  manifest["layers"] = layers;
+  writeFileDurably(staging.path() / "manifest.json", manifest.dump(2) + "\n"); // last
+  staging.publish();
+  phases.end();
+
+  // Summary.
+  log << "\nsummary: " << report.modelFile << " -> " << target.string() << " (" << report.precision
+      << ")\n";
+  log << "  weights  " << report.weightBytesBefore << " -> " << report.weightBytesAfter << " bytes ("
+      << llvm::format("%.2f", report.weightBytesBefore
+                                  ? double(report.weightBytesAfter) / double(report.weightBytesBefore)
+                                  : 0.0)
+      << "x); " << int8Layers << " of " << report.layers.size() << " MatMul/Gemm/Conv layers INT8\n";
+  if (auto &task = report.verification.task)
+    log << "  " << task->name << "  teacher " << llvm::format("%.4f", task->teacher) << ", student "
+        << llvm::format("%.4f", task->student) << " (" << task->count << ")\n";
+  for (const auto &out : report.verification.outputs) {
+    log << "  output '" << out.name << "': cosine " << llvm::format("%.6f", out.cosine)
+        << ", max error/scale " << llvm::format("%.3g", out.maxRelError);
+    if (out.rows)
+      log << ", top-1 agreement " << llvm::format("%.2f", 100 * out.top1Agreement) << "%, KL "
+          << llvm::format("%.5f", out.meanKl) << " nats";
+    log << "\n";
+  }
+  if (o.maxDropPercent)
+    log << "  target   max drop " << *o.maxDropPercent << "% of " << dropMetric << ": measured "
+        << (drop ? std::to_string(*drop) : std::string("n/a")) << "% -> "
+        << (report.passed ? "met" : "MISSED") << "\n";
+  log << "  time    ";
+  for (const auto &[name, s] : phases.times())
+    log << " " << name.substr(0, name.find_first_of(" :")) << " " << llvm::format("%.2f", s) << "s";
+  log << "\n";
+  return report.passed ? tools::kExitOk : tools::kExitAccuracy;
+}
+
+} // namespace ds::pipeline

@@ -1,0 +1,48 @@
+//===- Pipeline.h - the ds-optimize job: ONNX in, checked artifact out ----===//
+//
+// Runs the phases of DESIGN §2 in order and prints progress per phase:
+// import -> optimize (canonicalize, Conv+BN folding) -> calibrate -> quantize
+// -> verify (student vs FP32 teacher) -> codegen (host C++ + runtime) ->
+// package (atomic) -> summary. tools/ds-optimize.cpp is a thin main over this.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llvm {
+class raw_ostream;
+}
+
+namespace ds::pipeline {
+
+struct OptimizeOptions {
+  std::string model;
+  std::string profile = "host";
+  std::string precision = "fp32";            // fp32 | int8
+  std::string quantMode = "static";          // static | dynamic (int8)
+  std::string calib;                         // calibration data (static int8)
+  std::string calibMethod = "minmax";        // minmax | percentile | entropy | mse
+  double percentile = 99.99;
+  std::string calibCache;                    // read if valid, else written
+  bool calibSkipNonFinite = false;           // --calib-nan=skip
+  std::string eval;                          // held-out data; default: the calibration set
+  std::string evalLabels;                    // .npy of class ids (classifiers)
+  std::optional<double> maxDropPercent;      // --max-drop
+  std::vector<std::string> keepFp32;         // node-name globs
+  std::string outDir;
+  unsigned threads = 0;
+};
+
+/// The job. Returns the exit code (0 ok, 3 accuracy target missed); throws
+/// tools::ToolError (and the importer/IO errors) for bad input, which the
+/// caller prints as one line with exit code 2. Nothing is left at the output
+/// path unless the artifact is complete.
+int runOptimize(const OptimizeOptions &options, llvm::raw_ostream &log);
+
+/// "1%", "0.5%" or a fraction "0.01" -> percent. Throws ToolError.
+double parseMaxDrop(const std::string &text);
+
+} // namespace ds::pipeline

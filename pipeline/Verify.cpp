@@ -1,0 +1,127 @@
+//===- Verify.cpp ---------------------------------------------------------===//
+#include "pipeline/Verify.h"
+
+#include "passes/ConstantUtils.h"
+#include "quantizers/Passes.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+
+#include <cmath>
+#include <map>
+
+namespace ds::pipeline {
+
+namespace {
+
+/// True when the model looks like an LM over token ids: input 0 is int64
+/// [B, T] and output 0 is float [B, T, V].
+bool isTokenLm(const exec::ReferenceExecutor &e) {
+  if (e.inputs().empty() || e.outputs().empty())
+    return false;
+  const auto &in = e.inputs()[0], &out = e.outputs()[0];
+  return in.dtype == rt::DType::I64 && in.ranked && in.dims.size() == 2 &&
+         out.dtype == rt::DType::F32 && out.ranked && out.dims.size() == 3;
+}
+
+struct LayerAccumulator {
+  LayerError info;
+  double diffSq = 0, teacherSq = 0, studentSq = 0, dot = 0;
+};
+
+} // namespace
+
+Verification verify(const exec::ReferenceExecutor &teacher, const exec::ReferenceExecutor &reference,
+                    const exec::ReferenceExecutor &student,
+                    const std::vector<std::vector<rt::Tensor>> &samples,
+                    const std::optional<rt::Tensor> &labels) {
+  Verification v;
+  std::vector<AgreementAccumulator> outputs;
+  for (const auto &spec : teacher.outputs())
+    outputs.emplace_back(spec.name);
+  bool lm = isTokenLm(teacher);
+  PerplexityAccumulator pplTeacher, pplStudent;
+  AccuracyAccumulator accTeacher, accStudent;
+  int64_t labelCursor = 0;
+
+  // Quantized layers of the student, keyed by the teacher node they replace.
+  std::map<std::string, size_t> layerOf;
+  std::vector<LayerAccumulator> layers;
+  for (mlir::Operation *op : student.stepOps())
+    if (auto replaces = op->getAttrOfType<mlir::StringAttr>(quant::kReplacesAttr)) {
+      layerOf[replaces.str()] = layers.size();
+      LayerAccumulator acc;
+      acc.info.node = passes::nodeName(op);
+      acc.info.replaces = replaces.str();
+      acc.info.op = op->getName().stripDialect().str();
+      layers.push_back(acc);
+    }
+
+  for (const auto &sample : samples) {
+    std::vector<rt::Tensor> teacherValues(layers.size()), studentValues(layers.size());
+    auto t = teacher.run(sample);
+    if (!layers.empty())
+      reference.run(sample, [&](mlir::Operation *op, const std::vector<rt::Tensor> &results) {
+        auto it = layerOf.find(passes::nodeName(op));
+        if (it != layerOf.end() && !results.empty())
+          teacherValues[it->second] = results[0];
+      });
+    auto s = student.run(sample, [&](mlir::Operation *op, const std::vector<rt::Tensor> &results) {
+      auto replaces = op->getAttrOfType<mlir::StringAttr>(quant::kReplacesAttr);
+      if (replaces && !results.empty())
+        studentValues[layerOf.at(replaces.str())] = results[0];
+    });
+    for (size_t i = 0; i < outputs.size(); ++i)
+      if (t[i].dtype() == rt::DType::F32)
+        outputs[i].add(t[i], s[i]);
+    if (lm) {
+      pplTeacher.add(sample[0], t[0]);
+      pplStudent.add(sample[0], s[0]);
+    }
+    if (labels && t[0].rank() == 2) {
+      int64_t rows = t[0].dim(0);
+      DS_CHECK(labelCursor + rows <= labels->numel(),
+               "the labels file has fewer labels than the evaluation set has samples");
+      std::vector<int64_t> chunk(static_cast<size_t>(rows));
+      for (int64_t r = 0; r < rows; ++r)
+        chunk[static_cast<size_t>(r)] = labels->getAsInt64(labelCursor + r);
+      accTeacher.add(t[0], chunk.data(), rows);
+      accStudent.add(s[0], chunk.data(), rows);
+      labelCursor += rows;
+    }
+    for (size_t l = 0; l < layers.size(); ++l) {
+      const rt::Tensor &a = teacherValues[l], &b = studentValues[l];
+      if (a.isAbsent() || b.isAbsent() || a.shape() != b.shape() || a.dtype() != rt::DType::F32)
+        continue;
+      auto &acc = layers[l];
+      for (int64_t i = 0; i < a.numel(); ++i) {
+        double x = a.data<float>()[i], y = b.data<float>()[i];
+        acc.diffSq += (x - y) * (x - y);
+        acc.teacherSq += x * x;
+        acc.studentSq += y * y;
+        acc.dot += x * y;
+      }
+    }
+    ++v.samples;
+  }
+  for (auto &o : outputs)
+    v.outputs.push_back(o.result());
+  if (lm && pplTeacher.count())
+    v.task = TaskMetric{"perplexity", pplTeacher.perplexity(), pplStudent.perplexity(),
+                        pplTeacher.count()};
+  else if (labels && accTeacher.count()) {
+    DS_CHECK(labelCursor == labels->numel(), "the labels file has " +
+                                                 std::to_string(labels->numel()) +
+                                                 " labels, the evaluation set " +
+                                                 std::to_string(labelCursor) + " samples");
+    v.task = TaskMetric{"accuracy", accTeacher.accuracy(), accStudent.accuracy(), accTeacher.count()};
+  }
+  for (auto &acc : layers) {
+    acc.info.relError = acc.teacherSq > 0 ? std::sqrt(acc.diffSq / acc.teacherSq) : std::sqrt(acc.diffSq);
+    double denom = std::sqrt(acc.teacherSq) * std::sqrt(acc.studentSq);
+    acc.info.cosine = denom > 0 ? acc.dot / denom : 1.0;
+    v.layers.push_back(acc.info);
+  }
+  return v;
+}
+
+} // namespace ds::pipeline

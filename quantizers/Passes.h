@@ -1,0 +1,29 @@
+//===- Passes.h - quantization passes (DESIGN §2 phase 6) ------------------===//
+#pragma once
+
+#include "dialects/ds/DsDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace ds::quant {
+
+#define GEN_PASS_DECL
+#include "quantizers/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "quantizers/Passes.h.inc"
+
+/// The attribute calibration leaves on an op: the range of its activation input.
+inline constexpr const char *kActRangeAttr = "ds.act_range";
+/// On a quantized op: the node name of the last FP32 op it replaced (the one
+/// whose result it now computes, after folding a bias Add or a Relu).
+inline constexpr const char *kReplacesAttr = "ds.replaces";
+/// Why an op stayed FP32 (read by the report).
+inline constexpr const char *kFp32ReasonAttr = "ds.fp32_reason";
+
+/// True for ops ds-quant-int8 may turn into INT8 compute: the ones whose input 0
+/// calibration observes.
+bool isQuantCandidate(mlir::Operation *op);
+
+} // namespace ds::quant

@@ -1,0 +1,31 @@
+//===- Passes.td - quantization passes -------------------------------------===//
+#ifndef DS_QUANTIZERS_PASSES_TD
+#define DS_QUANTIZERS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def QuantInt8Pass : Pass<"ds-quant-int8", "mlir::func::FuncOp"> {
+  let summary = "rewrite MatMul/Gemm/Conv with constant weights into INT8 compute";
+  let description = [{
+    Weights become symmetric per-output-channel int8 constants (round half to
+    even, [-127, 127]); activations are quantized per tensor to uint8 with the
+    range calibration left on the op as `ds.act_range = array<f32: min, max>`
+    (mode=static), or per call (mode=dynamic, MatMul/Gemm only, as ONNX Runtime's
+    dynamic quantization). MatMul + Add of a constant bias and a following Relu
+    fold into the quantized op.
+
+    An op stays FP32, and is tagged `ds.fp32_reason = "..."` for the report, when
+    its node name matches a `keep-fp32` glob, when static mode has no range for
+    it, when its weights are not a float constant, or when its attributes are
+    outside what the INT8 kernels do (Gemm with transA, 1-D or 3-D Conv).
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", "\"static\"",
+           "static (calibrated activation ranges) or dynamic (per-call ranges)">,
+    ListOption<"keepFp32", "keep-fp32", "std::string",
+               "node-name glob patterns to keep in FP32">,
+  ];
+  let dependentDialects = ["ds::DsDialect"];
+}
+
+#endif // DS_QUANTIZERS_PASSES_TD

@@ -1,0 +1,269 @@
+//===- QuantInt8.cpp - MatMul/Gemm/Conv -> ds.quant_matmul / ds.quant_conv -===//
+//
+// The static/dynamic INT8 rewrite (DESIGN §2 phase 6, §5). Calibration has
+// already put each candidate's activation range on it (ds.act_range); this pass
+// only does the numerics of weights and the IR surgery, so it is lit-testable
+// on hand-written IR.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/ConstantUtils.h"
+#include "quantizers/Int8Scheme.h"
+#include "quantizers/Passes.h"
+
+#include "mlir/IR/Builders.h"
+
+#include "llvm/Support/GlobPattern.h"
+
+using namespace mlir;
+using ds::passes::constantTensor;
+using ds::passes::createConstant;
+using ds::passes::nodeName;
+
+namespace ds::quant {
+#define GEN_PASS_DEF_QUANTINT8PASS
+#include "quantizers/Passes.h.inc"
+
+namespace {
+
+bool isAbsentOperand(Operation *op, unsigned i) {
+  return op->getNumOperands() <= i || isa<NoneType>(op->getOperand(i).getType());
+}
+
+std::optional<rt::Tensor> floatConstant(Value v) {
+  auto t = constantTensor(v);
+  if (!t || t->dtype() != rt::DType::F32)
+    return std::nullopt;
+  return t;
+}
+
+rt::Tensor transposed2d(const rt::Tensor &t) {
+  int64_t rows = t.dim(0), cols = t.dim(1);
+  rt::Tensor out(rt::DType::F32, {cols, rows});
+  const float *in = t.data<float>();
+  float *o = out.mutableData<float>();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      o[c * rows + r] = in[r * cols + c];
+  return out;
+}
+
+/// A per-channel bias of `channels` floats from a constant that broadcasts to
+/// [channels] ([N], [1, N] or a scalar), times `beta`; nullopt otherwise.
+std::optional<rt::Tensor> channelBias(Value v, int64_t channels, float beta) {
+  auto c = floatConstant(v);
+  if (!c)
+    return std::nullopt;
+  int64_t n = c->numel();
+  bool vectorLike = c->rank() == 0 || c->shape().back() == n;
+  if (!vectorLike || (n != channels && n != 1))
+    return std::nullopt;
+  rt::Tensor bias(rt::DType::F32, {channels});
+  for (int64_t i = 0; i < channels; ++i)
+    bias.mutableData<float>()[i] = beta * c->data<float>()[n == 1 ? 0 : i];
+  return bias;
+}
+
+/// What the rewrite of one candidate needs, or why it declines.
+struct Plan {
+  std::string declined;             // non-empty: stays FP32 for this reason
+  rt::Tensor weights;               // float, in the kernel's layout ([K,N] or [M,C,kh,kw])
+  int64_t channelAxis = 0;
+  float weightScaleFactor = 1.0f;   // Gemm alpha
+  std::optional<rt::Tensor> bias;   // [channels]
+  const char *quantOp = nullptr;
+};
+
+Plan planFor(Operation *op) {
+  Plan plan;
+  auto decline = [&](std::string why) { plan.declined = std::move(why); return plan; };
+  if (isa<ds::MatMulOp>(op)) {
+    auto w = floatConstant(op->getOperand(1));
+    if (!w || w->rank() != 2)
+      return decline("right operand is not a 2-D float constant");
+    auto x = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+    if (!x || x.getRank() < 2)
+      return decline("activation is not a ranked tensor of rank >= 2");
+    plan.weights = *w;
+    plan.channelAxis = 1;
+    plan.quantOp = "ds.quant_matmul";
+    return plan;
+  }
+  if (isa<ds::GemmOp>(op)) {
+    auto getInt = [&](const char *name) {
+      auto a = op->getAttrOfType<IntegerAttr>(name);
+      return a ? a.getInt() : 0;
+    };
+    auto getFloat = [&](const char *name) {
+      auto a = op->getAttrOfType<FloatAttr>(name);
+      return a ? static_cast<float>(a.getValueAsDouble()) : 1.0f;
+    };
+    if (getInt("transA"))
+      return decline("Gemm with transA=1");
+    auto b = floatConstant(op->getOperand(1));
+    if (!b || b->rank() != 2)
+      return decline("B is not a 2-D float constant");
+    plan.weights = getInt("transB") ? transposed2d(*b) : *b;
+    plan.channelAxis = 1;
+    plan.weightScaleFactor = getFloat("alpha");
+    if (!isAbsentOperand(op, 2)) {
+      plan.bias = channelBias(op->getOperand(2), plan.weights.dim(1), getFloat("beta"));
+      if (!plan.bias)
+        return decline("C is not a constant per-column bias");
+    }
+    plan.quantOp = "ds.quant_matmul";
+    return plan;
+  }
+  if (isa<ds::ConvOp>(op)) {
+    auto w = floatConstant(op->getOperand(1));
+    if (!w || w->rank() != 4)
+      return decline("weights are not a 4-D float constant (only 2-D Conv is quantized)");
+    plan.weights = *w;
+    plan.channelAxis = 0;
+    if (!isAbsentOperand(op, 2)) {
+      plan.bias = channelBias(op->getOperand(2), w->dim(0), 1.0f);
+      if (!plan.bias)
+        return decline("bias is not a float constant");
+    }
+    plan.quantOp = "ds.quant_conv";
+    return plan;
+  }
+  return decline("not a MatMul, Gemm or Conv");
+}
+
+/// The single user of `v` when it is an op of type OpT, else null.
+template <typename OpT> OpT soleUser(Value v) {
+  if (!v.hasOneUse())
+    return nullptr;
+  return dyn_cast<OpT>(*v.getUsers().begin());
+}
+
+struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
+  using QuantInt8PassBase::QuantInt8PassBase;
+
+  void runOnOperation() override {
+    if (mode != "static" && mode != "dynamic") {
+      getOperation().emitError() << "ds-quant-int8: mode must be static or dynamic, got '" << mode
+                                 << "'";
+      return signalPassFailure();
+    }
+    std::vector<llvm::GlobPattern> keep;
+    for (const std::string &pattern : keepFp32) {
+      auto glob = llvm::GlobPattern::create(pattern);
+      if (!glob) {
+        getOperation().emitError() << "ds-quant-int8: bad keep-fp32 pattern '" << pattern << "'";
+        return signalPassFailure();
+      }
+      keep.push_back(std::move(*glob));
+    }
+    std::vector<Operation *> candidates;
+    getOperation().walk([&](Operation *op) {
+      if (isQuantCandidate(op))
+        candidates.push_back(op);
+    });
+    for (Operation *op : candidates)
+      if (failed(rewrite(op, keep)))
+        return signalPassFailure();
+  }
+
+  LogicalResult rewrite(Operation *op, const std::vector<llvm::GlobPattern> &keep) {
+    MLIRContext *ctx = op->getContext();
+    auto keepAsFp32 = [&](const std::string &why) {
+      op->setAttr(kFp32ReasonAttr, StringAttr::get(ctx, why));
+      op->removeAttr(kActRangeAttr);
+      return success();
+    };
+    std::string name = nodeName(op);
+    for (const auto &glob : keep)
+      if (glob.match(name))
+        return keepAsFp32("kept by --keep-fp32");
+    Plan plan = planFor(op);
+    if (!plan.declined.empty())
+      return keepAsFp32(plan.declined);
+
+    ActivationParams act;
+    bool dynamic = mode == "dynamic";
+    if (!dynamic) {
+      auto range = op->getAttrOfType<DenseF32ArrayAttr>(kActRangeAttr);
+      if (!range || range.size() != 2)
+        return keepAsFp32("no calibration range for its input");
+      try {
+        act = uint8Asymmetric(range[0], range[1]);
+      } catch (const rt::Error &e) {
+        op->emitError() << "ds-quant-int8: " << e.what();
+        return failure();
+      }
+    }
+    QuantizedWeights qw;
+    try {
+      qw = quantizeSymmetricPerChannel(plan.weights, plan.channelAxis);
+    } catch (const rt::Error &e) {
+      return keepAsFp32(std::string("weights: ") + e.what());
+    }
+    if (plan.weightScaleFactor != 1.0f)
+      for (int64_t i = 0; i < qw.scales.numel(); ++i)
+        qw.scales.mutableData<float>()[i] *= plan.weightScaleFactor;
+
+    // Fold a following constant bias Add (MatMul only) and a following Relu;
+    // `chain` is what the quantized op replaces, in order.
+    std::vector<Operation *> chain{op};
+    Value result = op->getResult(0);
+    int64_t channels = qw.scales.numel();
+    if (isa<ds::MatMulOp>(op) && !plan.bias)
+      if (auto add = soleUser<ds::AddOp>(result)) {
+        Value other = add->getOperand(0) == result ? add->getOperand(1) : add->getOperand(0);
+        auto addType = dyn_cast<RankedTensorType>(add->getResult(0).getType());
+        auto resultType = dyn_cast<RankedTensorType>(result.getType());
+        if (auto bias = channelBias(other, channels, 1.0f);
+            bias && addType && resultType && addType.getShape() == resultType.getShape()) {
+          plan.bias = bias;
+          chain.push_back(add);
+        }
+      }
+    std::string activation = "none";
+    if (auto relu = soleUser<ds::ReluOp>(chain.back()->getResult(0))) {
+      activation = "relu";
+      chain.push_back(relu);
+    }
+    Operation *last = chain.back();
+
+    OpBuilder builder(op);
+    Location loc = op->getLoc();
+    name = passes::blobPrefix(op);
+    Value wq = createConstant(builder, loc, qw.values, name + ".int8_weight");
+    Value ws = createConstant(builder, loc, qw.scales, name + ".weight_scale");
+    Value bias = plan.bias ? createConstant(builder, loc, *plan.bias, name + ".bias")
+                           : ds::NoneOp::create(builder, loc, builder.getNoneType()).getResult();
+    OperationState state(loc, plan.quantOp);
+    state.addOperands({op->getOperand(0), wq, ws, bias});
+    state.addTypes(last->getResult(0).getType());
+    if (isa<ds::ConvOp>(op))
+      for (NamedAttribute attr : op->getDiscardableAttrs())
+        if (!attr.getName().getValue().starts_with("ds."))
+          state.addAttribute(attr.getName(), attr.getValue());
+    if (!dynamic) {
+      state.addAttribute("x_scale", builder.getF32FloatAttr(act.scale));
+      state.addAttribute("x_zero_point", builder.getI64IntegerAttr(act.zeroPoint));
+    }
+    state.addAttribute("activation", builder.getStringAttr(activation));
+    // The FP32 op whose value this one now computes (the report compares them).
+    if (std::string replaced = nodeName(last); !replaced.empty())
+      state.addAttribute(kReplacesAttr, builder.getStringAttr(replaced));
+    Operation *quantized = builder.create(state);
+    last->getResult(0).replaceAllUsesWith(quantized->getResult(0));
+    // Erase the replaced chain from its end; constants only it used die in DCE.
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+      (*it)->erase();
+    return success();
+  }
+};
+
+} // namespace
+
+bool isQuantCandidate(Operation *op) {
+  if (!isa<ds::MatMulOp, ds::GemmOp, ds::ConvOp>(op) || op->getNumResults() != 1)
+    return false;
+  auto x = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+  return x && x.getElementType().isF32();
+}
+
+} // namespace ds::quant

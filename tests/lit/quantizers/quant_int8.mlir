@@ -1,0 +1,73 @@
+// RUN: ds-opt --split-input-file --ds-quant-int8 --canonicalize %s | FileCheck %s
+// RUN: ds-opt --split-input-file --ds-quant-int8="mode=dynamic" %s | FileCheck %s --check-prefix=DYN
+// RUN: ds-opt --split-input-file --ds-quant-int8="keep-fp32=fc*" %s | FileCheck %s --check-prefix=KEEP
+
+// MatMul + bias Add + Relu become one quant_matmul. Weights [[1, -2], [0.5, 1]]:
+// column scales 1/127 and 2/127; range [-1, 3] -> scale 4/255, zero point 64.
+// CHECK-LABEL: func.func @matmul_bias_relu
+// CHECK:         %[[Y:.+]] = ds.quant_matmul %arg0, %{{.+}}, %{{.+}}, %{{.+}} {activation = "relu", x_scale = 0.0156862754 : f32, x_zero_point = 64 : i64}
+// CHECK-NOT:     ds.matmul
+// CHECK-NOT:     ds.relu
+// CHECK:         return %[[Y]]
+// The int8 weights (after the 64-byte alignment word): 127, -127 / 64, 64 (63.5 rounds
+// half to even to 64).
+// CHECK:         fc1.int8_weight: "0x400000007F814040"
+// KEEP-LABEL: func.func @matmul_bias_relu
+// KEEP:         ds.matmul {{.*}}ds.fp32_reason = "kept by --keep-fp32"
+// DYN-LABEL: func.func @matmul_bias_relu
+// DYN:         ds.quant_matmul {{.*}} {activation = "relu"} :
+func.func @matmul_bias_relu(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %w = ds.constant {value = dense<[[1.0, -2.0], [0.5, 1.0]]> : tensor<2x2xf32>} : tensor<2x2xf32>
+  %b = ds.constant {value = dense<[0.25, -0.25]> : tensor<2xf32>} : tensor<2xf32>
+  %m = ds.matmul %x, %w {ds.act_range = array<f32: -1.0, 3.0>} : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32> loc("fc1")
+  %a = ds.add %m, %b : (tensor<3x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+  %r = ds.relu %a : (tensor<3x2xf32>) -> tensor<3x2xf32>
+  return %r : tensor<3x2xf32>
+}
+
+// -----
+
+// Gemm with transB: the weights are transposed to [K, N], alpha scales them, beta*C is the bias.
+// CHECK-LABEL: func.func @gemm_transb
+// CHECK:         ds.quant_matmul %arg0, {{.*}} {activation = "none", x_scale = {{.*}}, x_zero_point = 0 : i64} : (tensor<4x3xf32>, tensor<3x2xi8>, tensor<2xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+func.func @gemm_transb(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
+  %w = ds.constant {value = dense<[[1.0, 2.0, 3.0], [-1.0, 0.0, 1.0]]> : tensor<2x3xf32>} : tensor<2x3xf32>
+  %c = ds.constant {value = dense<[1.0, 2.0]> : tensor<2xf32>} : tensor<2xf32>
+  %y = ds.gemm %x, %w, %c {alpha = 2.0 : f32, beta = 0.5 : f32, transB = 1 : i64, ds.act_range = array<f32: 0.0, 6.0>} : (tensor<4x3xf32>, tensor<2x3xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+  return %y : tensor<4x2xf32>
+}
+
+// -----
+
+// Conv keeps its ONNX attributes; the Relu folds in.
+// CHECK-LABEL: func.func @conv_relu
+// CHECK:         ds.quant_conv %arg0, {{.*}} {activation = "relu", kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, x_scale = {{.*}}, x_zero_point = {{.*}}}
+// CHECK-NOT:     ds.relu
+func.func @conv_relu(%x: tensor<1x2x4x4xf32>) -> tensor<1x3x4x4xf32> {
+  %w = ds.constant {value = dense<0.5> : tensor<3x2x3x3xf32>} : tensor<3x2x3x3xf32>
+  %b = ds.constant {value = dense<0.1> : tensor<3xf32>} : tensor<3xf32>
+  %c = ds.conv %x, %w, %b {kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, ds.act_range = array<f32: -0.5, 2.0>} : (tensor<1x2x4x4xf32>, tensor<3x2x3x3xf32>, tensor<3xf32>) -> tensor<1x3x4x4xf32>
+  %r = ds.relu %c : (tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xf32>
+  return %r : tensor<1x3x4x4xf32>
+}
+
+// -----
+
+// Static mode without a calibration range: stays FP32 and says why.
+// CHECK-LABEL: func.func @no_range
+// CHECK:         ds.matmul {{.*}}ds.fp32_reason = "no calibration range for its input"
+func.func @no_range(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %w = ds.constant {value = dense<1.0> : tensor<2x2xf32>} : tensor<2x2xf32>
+  %m = ds.matmul %x, %w : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+  return %m : tensor<3x2xf32>
+}
+
+// -----
+
+// Weights computed at run time (both operands activations): stays FP32.
+// CHECK-LABEL: func.func @activation_weights
+// CHECK:         ds.matmul {{.*}}ds.fp32_reason = "right operand is not a 2-D float constant"
+func.func @activation_weights(%x: tensor<3x2xf32>, %w: tensor<2x2xf32>) -> tensor<3x2xf32> {
+  %m = ds.matmul %x, %w {ds.act_range = array<f32: 0.0, 1.0>} : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+  return %m : tensor<3x2xf32>
+}
