@@ -6,6 +6,8 @@
 #include "quantizers/Passes.h"
 #include "tools/support/ToolSupport.h"
 
+#include "dialects/ds/DsDialect.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 
@@ -41,6 +43,37 @@ private:
   bool seen_ = false;
 };
 
+/// Min/max per channel of the last axis (SmoothQuant needs per-input-channel
+/// magnitudes of MatMul activations).
+class ChannelObserver {
+public:
+  void observe(const rt::Tensor &t) {
+    if (t.rank() < 1 || t.numel() == 0)
+      return;
+    int64_t k = t.shape().back();
+    if (min_.empty()) {
+      min_.assign(static_cast<size_t>(k), INFINITY);
+      max_.assign(static_cast<size_t>(k), -INFINITY);
+    }
+    if (static_cast<int64_t>(min_.size()) != k)
+      return; // the channel count changed between samples: not a per-channel quantity
+    const float *v = t.data<float>();
+    for (int64_t r = 0; r < t.numel() / k; ++r)
+      for (int64_t c = 0; c < k; ++c) {
+        float x = v[r * k + c];
+        if (std::isfinite(x)) {
+          min_[static_cast<size_t>(c)] = std::min(min_[static_cast<size_t>(c)], x);
+          max_[static_cast<size_t>(c)] = std::max(max_[static_cast<size_t>(c)], x);
+        }
+      }
+  }
+  const std::vector<float> &min() const { return min_; }
+  const std::vector<float> &max() const { return max_; }
+
+private:
+  std::vector<float> min_, max_;
+};
+
 } // namespace
 
 CalibrationResult calibrate(const exec::ReferenceExecutor &fp32, const std::string &calibPath,
@@ -56,6 +89,7 @@ CalibrationResult calibrate(const exec::ReferenceExecutor &fp32, const std::stri
   // Which activation each candidate reads: the result of an earlier step, or a
   // graph input. Observers are per candidate (node name).
   std::map<std::string, MinMaxObserver> observers;
+  std::map<std::string, ChannelObserver> channels; // MatMul/Gemm candidates
   std::map<mlir::Operation *, std::vector<std::pair<unsigned, std::string>>> byProducer;
   std::map<unsigned, std::vector<std::string>> byInput;
   for (mlir::Operation *op : fp32.stepOps()) {
@@ -63,6 +97,8 @@ CalibrationResult calibrate(const exec::ReferenceExecutor &fp32, const std::stri
       continue;
     std::string node = passes::nodeName(op);
     observers[node];
+    if (!llvm::isa<ds::ConvOp>(op))
+      channels[node];
     mlir::Value x = op->getOperand(0);
     if (auto arg = llvm::dyn_cast<mlir::BlockArgument>(x))
       byInput[arg.getArgNumber()].push_back(node);
@@ -81,15 +117,22 @@ CalibrationResult calibrate(const exec::ReferenceExecutor &fp32, const std::stri
       ++result.skippedNonFinite;
       continue;
     }
+    auto observe = [&](const std::string &node, const rt::Tensor &t) {
+      if (t.dtype() != rt::DType::F32)
+        return;
+      observers[node].observe(t);
+      if (auto it = channels.find(node); it != channels.end())
+        it->second.observe(t);
+    };
     for (auto &[index, nodes] : byInput)
       for (const auto &node : nodes)
-        observers[node].observe(sample[index]);
+        observe(node, sample[index]);
     fp32.run(sample, [&](mlir::Operation *op, const std::vector<rt::Tensor> &results) {
       auto it = byProducer.find(op);
       if (it == byProducer.end())
         return;
       for (auto &[resultIndex, node] : it->second)
-        observers[node].observe(results[resultIndex]);
+        observe(node, results[resultIndex]);
     });
     ++result.samples;
   }
@@ -99,6 +142,9 @@ CalibrationResult calibrate(const exec::ReferenceExecutor &fp32, const std::stri
   for (auto &[node, observer] : observers)
     if (observer.seen())
       result.ranges[node] = observer.range();
+  for (auto &[node, observer] : channels)
+    if (!observer.min().empty() && result.ranges.count(node))
+      result.channelRanges[node] = {observer.min(), observer.max()};
   (void)log;
   return result;
 }
@@ -108,9 +154,15 @@ void annotateRanges(mlir::ModuleOp module, const CalibrationResult &result) {
   module.walk([&](mlir::Operation *op) {
     if (!quant::isQuantCandidate(op))
       return;
-    auto it = result.ranges.find(passes::nodeName(op));
+    std::string node = passes::nodeName(op);
+    auto it = result.ranges.find(node);
     if (it != result.ranges.end())
       op->setAttr(quant::kActRangeAttr, b.getDenseF32ArrayAttr({it->second.first, it->second.second}));
+    auto ch = result.channelRanges.find(node);
+    if (ch != result.channelRanges.end()) {
+      op->setAttr(quant::kActChannelMinAttr, b.getDenseF32ArrayAttr(ch->second.first));
+      op->setAttr(quant::kActChannelMaxAttr, b.getDenseF32ArrayAttr(ch->second.second));
+    }
   });
 }
 

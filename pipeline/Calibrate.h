@@ -33,6 +33,8 @@ struct CalibrationOptions {
 
 struct CalibrationResult {
   std::map<std::string, std::pair<float, float>> ranges; // node -> [min, max]
+  /// node -> per-channel (last axis) min and max, for MatMul/Gemm inputs.
+  std::map<std::string, std::pair<std::vector<float>, std::vector<float>>> channelRanges;
   int64_t samples = 0, skippedNonFinite = 0;
   std::string source;
   bool fromCache = false;

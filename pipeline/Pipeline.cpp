@@ -226,6 +226,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log) {
       quant::QuantInt8PassOptions qopts;
       qopts.mode = o.quantMode;
       qopts.keepFp32.assign(o.keepFp32.begin(), o.keepFp32.end());
+      qopts.smoothquantAlpha = o.smoothquantAlpha;
       pm.addNestedPass<mlir::func::FuncOp>(quant::createQuantInt8Pass(qopts));
       pm.addPass(mlir::createCanonicalizerPass());
     }, "quantize");

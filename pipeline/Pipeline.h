@@ -32,6 +32,7 @@ struct OptimizeOptions {
   std::string evalLabels;                    // .npy of class ids (classifiers)
   std::optional<double> maxDropPercent;      // --max-drop
   std::vector<std::string> keepFp32;         // node-name globs
+  double smoothquantAlpha = 0.0;             // 0: off
   std::string outDir;
   unsigned threads = 0;
 };

@@ -16,6 +16,9 @@ namespace ds::quant {
 
 /// The attribute calibration leaves on an op: the range of its activation input.
 inline constexpr const char *kActRangeAttr = "ds.act_range";
+/// Per-channel (last axis) min / max of a MatMul/Gemm activation, for SmoothQuant.
+inline constexpr const char *kActChannelMinAttr = "ds.act_channel_min";
+inline constexpr const char *kActChannelMaxAttr = "ds.act_channel_max";
 /// On a quantized op: the node name of the last FP32 op it replaced (the one
 /// whose result it now computes, after folding a bias Add or a Relu).
 inline constexpr const char *kReplacesAttr = "ds.replaces";

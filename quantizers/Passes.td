@@ -14,6 +14,12 @@ def QuantInt8Pass : Pass<"ds-quant-int8", "mlir::func::FuncOp"> {
     dynamic quantization). MatMul + Add of a constant bias and a following Relu
     fold into the quantized op.
 
+    With smoothquant-alpha > 0 (SmoothQuant, Xiao et al. 2023), a MatMul/Gemm
+    whose calibration left per-channel ranges (ds.act_channel_min/max) moves
+    activation outliers into the weights: s_k = max|X_k|^a / max|W_k|^(1-a),
+    W' = diag(s) W and a ds.mul by 1/s before the quantized op, whose range is
+    recomputed from the per-channel ranges divided by s.
+
     An op stays FP32, and is tagged `ds.fp32_reason = "..."` for the report, when
     its node name matches a `keep-fp32` glob, when static mode has no range for
     it, when its weights are not a float constant, or when its attributes are
@@ -24,6 +30,9 @@ def QuantInt8Pass : Pass<"ds-quant-int8", "mlir::func::FuncOp"> {
            "static (calibrated activation ranges) or dynamic (per-call ranges)">,
     ListOption<"keepFp32", "keep-fp32", "std::string",
                "node-name glob patterns to keep in FP32">,
+    Option<"smoothquantAlpha", "smoothquant-alpha", "double", "0.0",
+           "SmoothQuant migration strength in (0, 1]; 0 = off (static MatMul/Gemm with "
+           "per-channel calibration ranges only)">,
   ];
   let dependentDialects = ["ds::DsDialect"];
 }

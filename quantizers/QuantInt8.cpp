@@ -14,6 +14,9 @@
 
 #include "llvm/Support/GlobPattern.h"
 
+#include <algorithm>
+#include <cmath>
+
 using namespace mlir;
 using ds::passes::constantTensor;
 using ds::passes::createConstant;
@@ -130,6 +133,38 @@ Plan planFor(Operation *op) {
   return decline("not a MatMul, Gemm or Conv");
 }
 
+/// SmoothQuant: scales row k of `weights` [K, N] by s_k and returns 1/s_k, with
+/// s_k = max|X_k|^alpha / max|W_k|^(1-alpha) from the activation's per-channel
+/// ranges; [lo, hi] becomes the range of X / s. Channels with no signal keep s = 1.
+rt::Tensor smoothWeights(rt::Tensor &weights, llvm::ArrayRef<float> chMin,
+                         llvm::ArrayRef<float> chMax, float alpha, float &lo, float &hi) {
+  int64_t k = weights.dim(0), n = weights.dim(1);
+  rt::Tensor scaled = weights.clone();
+  float *w = scaled.mutableData<float>();
+  rt::Tensor inverse(rt::DType::F32, {k});
+  float newLo = 0.0f, newHi = 0.0f;
+  for (int64_t row = 0; row < k; ++row) {
+    float actAbs = std::max(std::fabs(chMin[row]), std::fabs(chMax[row]));
+    float wAbs = 0.0f;
+    for (int64_t col = 0; col < n; ++col)
+      wAbs = std::max(wAbs, std::fabs(w[row * n + col]));
+    float s = 1.0f;
+    if (actAbs > 0.0f && wAbs > 0.0f && std::isfinite(actAbs))
+      s = std::clamp(std::pow(actAbs, alpha) / std::pow(wAbs, 1.0f - alpha), 1e-5f, 1e5f);
+    for (int64_t col = 0; col < n; ++col)
+      w[row * n + col] *= s;
+    inverse.mutableData<float>()[row] = 1.0f / s;
+    if (std::isfinite(chMin[row]) && std::isfinite(chMax[row]) && chMin[row] <= chMax[row]) {
+      newLo = std::min(newLo, chMin[row] / s);
+      newHi = std::max(newHi, chMax[row] / s);
+    }
+  }
+  weights = scaled;
+  lo = newLo;
+  hi = newHi;
+  return inverse;
+}
+
 /// The single user of `v` when it is an op of type OpT, else null.
 template <typename OpT> OpT soleUser(Value v) {
   if (!v.hasOneUse())
@@ -170,6 +205,8 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
     auto keepAsFp32 = [&](const std::string &why) {
       op->setAttr(kFp32ReasonAttr, StringAttr::get(ctx, why));
       op->removeAttr(kActRangeAttr);
+      op->removeAttr(kActChannelMinAttr);
+      op->removeAttr(kActChannelMaxAttr);
       return success();
     };
     std::string name = nodeName(op);
@@ -182,12 +219,20 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
 
     ActivationParams act;
     bool dynamic = mode == "dynamic";
+    std::optional<rt::Tensor> inverseSmoothing; // [K]: x is multiplied by it first
     if (!dynamic) {
       auto range = op->getAttrOfType<DenseF32ArrayAttr>(kActRangeAttr);
       if (!range || range.size() != 2)
         return keepAsFp32("no calibration range for its input");
+      float lo = range[0], hi = range[1];
+      auto chMin = op->getAttrOfType<DenseF32ArrayAttr>(kActChannelMinAttr);
+      auto chMax = op->getAttrOfType<DenseF32ArrayAttr>(kActChannelMaxAttr);
+      if (smoothquantAlpha > 0 && plan.quantOp == std::string("ds.quant_matmul") && chMin && chMax &&
+          chMin.size() == plan.weights.dim(0) && chMax.size() == chMin.size())
+        inverseSmoothing = smoothWeights(plan.weights, chMin.asArrayRef(), chMax.asArrayRef(),
+                                         static_cast<float>(smoothquantAlpha), lo, hi);
       try {
-        act = uint8Asymmetric(range[0], range[1]);
+        act = uint8Asymmetric(lo, hi);
       } catch (const rt::Error &e) {
         op->emitError() << "ds-quant-int8: " << e.what();
         return failure();
@@ -233,8 +278,16 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
     Value ws = createConstant(builder, loc, qw.scales, name + ".weight_scale");
     Value bias = plan.bias ? createConstant(builder, loc, *plan.bias, name + ".bias")
                            : ds::NoneOp::create(builder, loc, builder.getNoneType()).getResult();
+    Value x = op->getOperand(0);
+    if (inverseSmoothing) {
+      Value inv = createConstant(builder, loc, *inverseSmoothing, name + ".smoothquant_inverse_scale");
+      OperationState mul(loc, "ds.mul");
+      mul.addOperands({x, inv});
+      mul.addTypes(x.getType());
+      x = builder.create(mul)->getResult(0);
+    }
     OperationState state(loc, plan.quantOp);
-    state.addOperands({op->getOperand(0), wq, ws, bias});
+    state.addOperands({x, wq, ws, bias});
     state.addTypes(last->getResult(0).getType());
     if (isa<ds::ConvOp>(op))
       for (NamedAttribute attr : op->getDiscardableAttrs())

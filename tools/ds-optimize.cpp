@@ -45,6 +45,10 @@ int main(int argc, char **argv) {
   app.add_option("--eval-labels", o.evalLabels, "class ids (.npy) of the eval samples, in order");
   app.add_option("--max-drop", maxDrop, "fail (exit 3) when accuracy drops more, e.g. 1%");
   app.add_option("--keep-fp32", o.keepFp32, "node-name glob to keep in FP32 (repeatable)");
+  app.add_option("--smoothquant-alpha", o.smoothquantAlpha,
+                 "SmoothQuant strength for MatMul/Gemm activations, 0 (off) to 1")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   app.add_option("--threads", o.threads, "threads (0: all cores)");
   CLI11_PARSE(app, argc, argv);
 

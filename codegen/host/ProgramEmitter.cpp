@@ -5,6 +5,7 @@
 #include "ds/runtime/Weights.h"
 
 #include <cinttypes>
+#include <map>
 #include <cstdio>
 #include <sstream>
 
@@ -49,133 +50,264 @@ std::string int64Literal(int64_t v) {
   return "INT64_C(" + std::to_string(v) + ")";
 }
 
-template <typename T, typename F> std::string listLiteral(const std::vector<T> &values, F literal) {
-  std::string s = "{";
-  for (size_t i = 0; i < values.size(); ++i)
-    s += (i ? ", " : "") + literal(values[i]);
-  return s + "}";
-}
-
-std::string dtypeLiteral(rt::DType dtype) {
-  return "static_cast<rt::DType>(" + std::to_string(static_cast<int>(dtype)) + ")";
-}
-
-std::string specLiteral(const rt::ValueSpec &spec) {
-  return "spec(" + cppStringLiteral(spec.name) + ", " + dtypeLiteral(spec.dtype) + ", " +
-         (spec.ranked ? "true" : "false") + ", " + listLiteral(spec.dims, int64Literal) + ")";
-}
-
+/// The generated source is tables, not code: a 500-step model compiles in
+/// about a second instead of twenty (a straight-line function of that size is
+/// slow for the compiler at any -O level), and buildProgram is a short loop.
 class Emitter {
 public:
   Emitter(const std::vector<std::string> &names) : names_(names) {}
 
-  /// Appends `t` to weights.bin (64-byte aligned) and returns the C++ expression
-  /// that borrows it back.
-  std::string placeTensor(const rt::Tensor &t, const std::string &name) {
-    uint64_t offset = (out_.weights.size() + rt::WeightsView::kAlignment - 1) /
-                      rt::WeightsView::kAlignment * rt::WeightsView::kAlignment;
-    out_.weights.resize(offset, 0);
-    const auto *bytes = static_cast<const uint8_t *>(t.rawData());
-    out_.weights.insert(out_.weights.end(), bytes, bytes + t.byteSize());
-    out_.entries.push_back({name, offset, t.byteSize(), t.dtype(), t.shape()});
-    return "w.tensor(UINT64_C(" + std::to_string(offset) + "), " + dtypeLiteral(t.dtype()) +
-           ", " + listLiteral(t.shape(), int64Literal) + ")";
-  }
-
-  std::string attrStatement(const std::string &name, const rt::AttrValue &value, size_t step) {
-    std::string key = cppStringLiteral(name);
-    std::string v;
-    if (auto *i = std::get_if<int64_t>(&value))
-      v = "rt::AttrValue(" + int64Literal(*i) + ")";
-    else if (auto *f = std::get_if<float>(&value))
-      v = "rt::AttrValue(" + floatLiteral(*f) + ")";
-    else if (auto *s = std::get_if<std::string>(&value))
-      v = "rt::AttrValue(std::string(" + cppStringLiteral(*s) + ", " + std::to_string(s->size()) + "))";
-    else if (auto *is = std::get_if<std::vector<int64_t>>(&value))
-      v = "rt::AttrValue(std::vector<int64_t>" + listLiteral(*is, int64Literal) + ")";
-    else if (auto *fs = std::get_if<std::vector<float>>(&value))
-      v = "rt::AttrValue(std::vector<float>" + listLiteral(*fs, floatLiteral) + ")";
-    else if (auto *ss = std::get_if<std::vector<std::string>>(&value))
-      v = "rt::AttrValue(std::vector<std::string>" +
-          listLiteral(*ss, [](const std::string &x) {
-            return "std::string(" + cppStringLiteral(x) + ", " + std::to_string(x.size()) + ")";
-          }) + ")";
-    else
-      v = "rt::AttrValue(" +
-          placeTensor(std::get<rt::Tensor>(value), "step" + std::to_string(step) + "." + name) + ")";
-    return "    s.attrs.set(" + key + ", " + v + ");\n";
-  }
-
   EmittedProgram run(const rt::Program &program, const std::string &header) {
-    std::ostringstream body;
     std::vector<bool> isInput(program.numSlots(), false);
     for (int slot : program.inputSlots())
       isInput[static_cast<size_t>(slot)] = true;
-    // Slots are numbered in creation order, so creating them 0..n-1 here gives
+    // Slots are numbered in creation order, so creating them 0..n-1 gives
     // every step the same slot numbers as in the compiler's program.
     size_t nextInput = 0;
     for (size_t slot = 0; slot < program.numSlots(); ++slot) {
       const rt::Tensor &c = program.constantAt(static_cast<int>(slot));
       if (isInput[slot]) {
-        body << "  p.addInput(" << specLiteral(program.inputs()[nextInput++]) << ");\n";
+        slotRows_ << "  {0, " << spec(program.inputs()[nextInput++]) << "},\n";
       } else if (!c.isAbsent()) {
         std::string name = slot < names_.size() && !names_[slot].empty() ? names_[slot]
                                                                           : "slot" + std::to_string(slot);
-        body << "  p.addConstant(" << placeTensor(c, name) << "); // " << slot << " "
-             << cppStringLiteral(name) << "\n";
+        slotRows_ << "  {1, " << tensor(c, name) << "}, // slot " << slot << "\n";
       } else {
-        body << "  p.newSlot();\n";
+        slotRows_ << "  {2, 0},\n";
       }
     }
     const auto &steps = program.steps();
     for (size_t i = 0; i < steps.size(); ++i) {
       const rt::ProgramStep &step = steps[i];
-      body << "  { // step " << i << "\n    rt::ProgramStep s;\n"
-           << "    s.kernelName = " << cppStringLiteral(step.kernelName) << ";\n"
-           << "    s.where = " << cppStringLiteral(step.where) << ";\n";
+      size_t attrBegin = attrCount_;
       for (const auto &[name, value] : step.attrs.all())
-        body << attrStatement(name, value, i);
-      body << "    s.inputSlots = " << listLiteral(step.inputSlots, [](int v) { return std::to_string(v); })
-           << ";\n    s.outputSlots = "
-           << listLiteral(step.outputSlots, [](int v) { return std::to_string(v); }) << ";\n";
-      for (const rt::ValueSpec &spec : step.resultSpecs)
-        body << "    s.resultSpecs.push_back(" << specLiteral(spec) << ");\n";
-      body << "    p.addStep(std::move(s));\n  }\n";
+        attr(name, value, i);
+      size_t in = slotList(step.inputSlots), out = slotList(step.outputSlots);
+      size_t specBegin = specCount_;
+      for (const auto &rs : step.resultSpecs)
+        specList_ << spec(rs) << ", ";
+      specCount_ += step.resultSpecs.size();
+      stepRows_ << "  {" << string(step.kernelName) << ", " << string(step.where) << ", " << in << ", "
+                << step.inputSlots.size() << ", " << out << ", " << step.outputSlots.size() << ", "
+                << specBegin << ", " << step.resultSpecs.size() << ", " << attrBegin << ", "
+                << attrCount_ - attrBegin << "}, // " << i << "\n";
     }
     for (size_t i = 0; i < program.outputSlots().size(); ++i)
-      body << "  p.addOutput(" << program.outputSlots()[i] << ", " << specLiteral(program.outputs()[i])
-           << ");\n";
-    body << "  p.finalize();\n";
+      outputRows_ << "  {" << program.outputSlots()[i] << ", " << spec(program.outputs()[i]) << "},\n";
 
-    // The digest covers what the library will do (the body) and the bytes it reads.
+    std::ostringstream tables;
+    tables << "const int64_t kInts[] = {" << ints_.str() << "0};\n"
+           << "const int32_t kSlotLists[] = {" << slots_.str() << "0};\n"
+           << "const float kFloats[] = {" << floats_.str() << "0};\n"
+           << "const char *const kStrings[] = {" << strings_.str() << "nullptr};\n"
+           << "const uint32_t kStringSizes[] = {" << stringSizes_.str() << "0};\n"
+           << "const SpecRow kSpecs[] = {\n" << specs_.str() << "  {0, 0, 0, 0, 0}};\n"
+           << "const uint32_t kSpecLists[] = {" << specList_.str() << "0};\n"
+           << "const TensorRow kTensors[] = {\n" << tensors_.str() << "  {0, 0, 0, 0}};\n"
+           << "const AttrRow kAttrs[] = {\n" << attrs_.str() << "  {0, 0, 0, 0, 0, 0}};\n"
+           << "const SlotRow kSlots[] = {\n" << slotRows_.str() << "  {2, 0}};\n"
+           << "const StepRow kSteps[] = {\n" << stepRows_.str() << "  {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}};\n"
+           << "const OutputRow kOutputs[] = {\n" << outputRows_.str() << "  {0, 0}};\n"
+           << "constexpr size_t kNumSlots = " << program.numSlots() << ", kNumSteps = " << steps.size()
+           << ", kNumOutputs = " << program.outputSlots().size() << ";\n";
+    std::string tableText = tables.str();
+
+    // The digest covers what the library will do (the tables) and the bytes it reads.
     rt::Sha256 digest;
-    std::string bodyText = body.str();
-    digest.update(bodyText.data(), bodyText.size());
+    digest.update(tableText.data(), tableText.size());
     digest.update(out_.weights.data(), out_.weights.size());
     out_.graphDigest = digest.hexDigest();
 
     std::ostringstream src;
     src << "// " << header << "\n"
-        << "// Generated by ds-optimize: the model's kernel calls with shapes baked in.\n"
+        << "// Generated by ds-optimize: the model's kernel calls as tables, shapes baked in.\n"
         << "// Rebuild with src/CMakeLists.txt; do not edit.\n"
         << "#include \"ds/runtime/Generated.h\"\n\n#include <cstdint>\n#include <limits>\n"
         << "#include <string>\n#include <vector>\n\n"
         << "namespace ds::generated {\n\n"
         << "const char kGraphDigest[] = \"" << out_.graphDigest << "\";\n"
         << "const uint64_t kWeightsBytes = UINT64_C(" << out_.weights.size() << ");\n\n"
-        << "namespace {\nrt::ValueSpec spec(const char *name, rt::DType dtype, bool ranked,\n"
-        << "                   std::vector<int64_t> dims) {\n"
-        << "  rt::ValueSpec s;\n  s.name = name;\n  s.dtype = dtype;\n  s.ranked = ranked;\n"
-        << "  s.dims = std::move(dims);\n  return s;\n}\n} // namespace\n\n"
-        << "void buildProgram(rt::Program &p, const rt::WeightsView &w) {\n"
-        << bodyText << "}\n\n} // namespace ds::generated\n";
+        << "namespace {\n" << kPreamble << tableText << kBuilder << "} // namespace\n\n"
+        << "void buildProgram(rt::Program &p, const rt::WeightsView &w) { build(p, w); }\n\n"
+        << "} // namespace ds::generated\n";
     out_.source = src.str();
     return std::move(out_);
   }
 
 private:
+  // Row layouts and the loop that turns the tables into a Program.
+  static constexpr const char *kPreamble = R"(struct SpecRow { uint32_t name; int32_t dtype; uint32_t ranked, dims, rank; };
+struct TensorRow { uint64_t offset; int32_t dtype; uint32_t dims, rank; };
+// kind: 0 int, 1 float, 2 string, 3 ints, 4 floats, 5 strings, 6 tensor
+struct AttrRow { uint32_t name, kind; int64_t i; float f; uint32_t begin, count; };
+struct SlotRow { uint32_t kind, index; }; // kind: 0 input (spec), 1 constant (tensor), 2 result
+struct StepRow { uint32_t kernel, where, in, nIn, out, nOut, spec, nSpec, attr, nAttr; };
+struct OutputRow { int32_t slot; uint32_t spec; };
+)";
+  static constexpr const char *kBuilder = R"(
+std::string str(uint32_t i) { return std::string(kStrings[i], kStringSizes[i]); }
+
+std::vector<int64_t> dims(uint32_t begin, uint32_t count) {
+  return std::vector<int64_t>(kInts + begin, kInts + begin + count);
+}
+
+rt::ValueSpec spec(uint32_t i) {
+  const SpecRow &r = kSpecs[i];
+  rt::ValueSpec s;
+  s.name = str(r.name);
+  s.dtype = static_cast<rt::DType>(r.dtype);
+  s.ranked = r.ranked != 0;
+  s.dims = dims(r.dims, r.rank);
+  return s;
+}
+
+rt::Tensor tensor(const rt::WeightsView &w, uint32_t i) {
+  const TensorRow &r = kTensors[i];
+  return w.tensor(r.offset, static_cast<rt::DType>(r.dtype), dims(r.dims, r.rank));
+}
+
+rt::AttrValue attr(const rt::WeightsView &w, const AttrRow &a) {
+  switch (a.kind) {
+  case 0: return a.i;
+  case 1: return a.f;
+  case 2: return str(a.begin);
+  case 3: return dims(a.begin, a.count);
+  case 4: return std::vector<float>(kFloats + a.begin, kFloats + a.begin + a.count);
+  case 5: {
+    std::vector<std::string> list;
+    for (uint32_t k = 0; k < a.count; ++k)
+      list.push_back(str(static_cast<uint32_t>(kInts[a.begin + k])));
+    return list;
+  }
+  default: return tensor(w, a.begin);
+  }
+}
+
+void build(rt::Program &p, const rt::WeightsView &w) {
+  for (size_t i = 0; i < kNumSlots; ++i) {
+    const SlotRow &s = kSlots[i];
+    if (s.kind == 0)
+      p.addInput(spec(s.index));
+    else if (s.kind == 1)
+      p.addConstant(tensor(w, s.index));
+    else
+      p.newSlot();
+  }
+  for (size_t i = 0; i < kNumSteps; ++i) {
+    const StepRow &r = kSteps[i];
+    rt::ProgramStep s;
+    s.kernelName = str(r.kernel);
+    s.where = str(r.where);
+    for (uint32_t k = 0; k < r.nAttr; ++k)
+      s.attrs.set(str(kAttrs[r.attr + k].name), attr(w, kAttrs[r.attr + k]));
+    s.inputSlots.assign(kSlotLists + r.in, kSlotLists + r.in + r.nIn);
+    s.outputSlots.assign(kSlotLists + r.out, kSlotLists + r.out + r.nOut);
+    for (uint32_t k = 0; k < r.nSpec; ++k)
+      s.resultSpecs.push_back(spec(kSpecLists[r.spec + k]));
+    p.addStep(std::move(s));
+  }
+  for (size_t i = 0; i < kNumOutputs; ++i)
+    p.addOutput(kOutputs[i].slot, spec(kOutputs[i].spec));
+  p.finalize();
+}
+)";
+
+  /// Index of `s` in kStrings (deduplicated).
+  size_t string(const std::string &s) {
+    auto [it, inserted] = stringIndex_.emplace(s, stringIndex_.size());
+    if (inserted) {
+      strings_ << cppStringLiteral(s) << ", ";
+      stringSizes_ << s.size() << ", ";
+    }
+    return it->second;
+  }
+
+  /// Appends to kInts; returns where the list starts.
+  size_t intList(const std::vector<int64_t> &values) {
+    size_t begin = intCount_;
+    for (int64_t v : values)
+      ints_ << int64Literal(v) << ", ";
+    intCount_ += values.size();
+    return begin;
+  }
+
+  /// Appends to kSlotLists; returns where the list starts.
+  size_t slotList(const std::vector<int> &values) {
+    size_t begin = slotCount_;
+    for (int v : values)
+      slots_ << v << ", ";
+    slotCount_ += values.size();
+    return begin;
+  }
+
+  size_t spec(const rt::ValueSpec &s) {
+    size_t dims = intList(s.dims);
+    specs_ << "  {" << string(s.name) << ", " << static_cast<int>(s.dtype) << ", " << (s.ranked ? 1 : 0)
+           << ", " << dims << ", " << s.dims.size() << "},\n";
+    return specCountRows_++;
+  }
+
+  /// Appends `t` to weights.bin (64-byte aligned); returns its kTensors row.
+  size_t tensor(const rt::Tensor &t, const std::string &name) {
+    uint64_t offset = (out_.weights.size() + rt::WeightsView::kAlignment - 1) /
+                      rt::WeightsView::kAlignment * rt::WeightsView::kAlignment;
+    out_.weights.resize(offset, 0);
+    const auto *bytes = static_cast<const uint8_t *>(t.rawData());
+    out_.weights.insert(out_.weights.end(), bytes, bytes + t.byteSize());
+    out_.entries.push_back({name, offset, t.byteSize(), t.dtype(), t.shape()});
+    size_t dims = intList(t.shape());
+    tensors_ << "  {UINT64_C(" << offset << "), " << static_cast<int>(t.dtype()) << ", " << dims << ", "
+             << t.rank() << "}, // " << cppStringLiteral(name) << "\n";
+    return tensorCount_++;
+  }
+
+  void attr(const std::string &name, const rt::AttrValue &value, size_t step) {
+    size_t key = string(name);
+    int kind = 0;
+    std::string i = "0", f = "0.0f";
+    size_t begin = 0, count = 0;
+    if (auto *v = std::get_if<int64_t>(&value)) {
+      i = int64Literal(*v);
+    } else if (auto *v = std::get_if<float>(&value)) {
+      kind = 1;
+      f = floatLiteral(*v);
+    } else if (auto *v = std::get_if<std::string>(&value)) {
+      kind = 2;
+      begin = string(*v);
+    } else if (auto *v = std::get_if<std::vector<int64_t>>(&value)) {
+      kind = 3;
+      begin = intList(*v);
+      count = v->size();
+    } else if (auto *v = std::get_if<std::vector<float>>(&value)) {
+      kind = 4;
+      begin = floatCount_;
+      for (float x : *v)
+        floats_ << floatLiteral(x) << ", ";
+      floatCount_ += v->size();
+      count = v->size();
+    } else if (auto *v = std::get_if<std::vector<std::string>>(&value)) {
+      kind = 5;
+      std::vector<int64_t> indices;
+      for (const auto &x : *v)
+        indices.push_back(static_cast<int64_t>(string(x)));
+      begin = intList(indices);
+      count = v->size();
+    } else {
+      kind = 6;
+      begin = tensor(std::get<rt::Tensor>(value), "step" + std::to_string(step) + "." + name);
+    }
+    attrs_ << "  {" << key << ", " << kind << ", " << i << ", " << f << ", " << begin << ", " << count
+           << "},\n";
+    ++attrCount_;
+  }
+
   const std::vector<std::string> &names_;
   EmittedProgram out_;
+  std::map<std::string, size_t> stringIndex_;
+  std::ostringstream ints_, slots_, floats_, strings_, stringSizes_, specs_, specList_, tensors_,
+      attrs_, slotRows_, stepRows_, outputRows_;
+  size_t intCount_ = 0, slotCount_ = 0, floatCount_ = 0, specCount_ = 0, specCountRows_ = 0,
+         tensorCount_ = 0, attrCount_ = 0;
 };
 
 } // namespace

@@ -1,6 +1,7 @@
 // RUN: ds-opt --split-input-file --ds-quant-int8 --canonicalize %s | FileCheck %s
 // RUN: ds-opt --split-input-file --ds-quant-int8="mode=dynamic" %s | FileCheck %s --check-prefix=DYN
 // RUN: ds-opt --split-input-file --ds-quant-int8="keep-fp32=fc*" %s | FileCheck %s --check-prefix=KEEP
+// RUN: ds-opt --split-input-file --ds-quant-int8="smoothquant-alpha=0.5" %s | FileCheck %s --check-prefix=SQ
 
 // MatMul + bias Add + Relu become one quant_matmul. Weights [[1, -2], [0.5, 1]]:
 // column scales 1/127 and 2/127; range [-1, 3] -> scale 4/255, zero point 64.
@@ -70,4 +71,22 @@ func.func @no_range(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
 func.func @activation_weights(%x: tensor<3x2xf32>, %w: tensor<2x2xf32>) -> tensor<3x2xf32> {
   %m = ds.matmul %x, %w {ds.act_range = array<f32: 0.0, 1.0>} : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
   return %m : tensor<3x2xf32>
+}
+
+// -----
+
+// SmoothQuant (alpha 0.5): channel 0 of the activation reaches 8, channel 1 only
+// 0.5; weight rows peak at 2 and 1. s = sqrt(8)/sqrt(2) = 2 and sqrt(0.5)/sqrt(1)
+// = 0.7071: x is multiplied by 1/s = [0.5, 1.4142] first, and the range becomes
+// [min(0, -8/2, -0.5/0.7071), max(...)] = [-4, 4] -> scale 8/255 (as float, a hair
+// above), zero point round(127.4999...) = 127.
+// SQ-LABEL: func.func @smoothquant
+// SQ:         %[[INV:.+]] = ds.constant {value = dense_resource<sq.smoothquant_inverse_scale> : tensor<2xf32>}
+// SQ:         %[[X:.+]] = ds.mul %arg0, %[[INV]]
+// SQ:         ds.quant_matmul %[[X]], {{.*}} {activation = "none", ds.replaces = "sq", x_scale = 0.0313725509 : f32, x_zero_point = 127 : i64}
+// SQ:         sq.smoothquant_inverse_scale: "0x400000000000003FF304B53F"
+func.func @smoothquant(%x: tensor<4x2xf32>) -> tensor<4x2xf32> {
+  %w = ds.constant {value = dense<[[2.0, -1.0], [1.0, 0.5]]> : tensor<2x2xf32>} : tensor<2x2xf32>
+  %m = ds.matmul %x, %w {ds.act_range = array<f32: -8.0, 8.0>, ds.act_channel_min = array<f32: -8.0, -0.5>, ds.act_channel_max = array<f32: 8.0, 0.5>} : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32> loc("sq")
+  return %m : tensor<4x2xf32>
 }
