@@ -39,7 +39,7 @@ void AgreementAccumulator::add(const rt::Tensor &teacher, const rt::Tensor &stud
     studentSq_ += b * b;
   }
   int64_t width = teacher.rank() ? teacher.shape().back() : 1;
-  if (width <= 1 || teacher.numel() == 0)
+  if (!rowMetrics_ || width <= 1 || teacher.numel() == 0)
     return;
   int64_t rows = teacher.numel() / width;
   for (int64_t r = 0; r < rows; ++r) {

@@ -23,7 +23,7 @@ struct OutputAgreement {
   double maxAbsError = 0;   // max |s - t|
   double maxRelError = 0;   // max |s - t| / max |t| (relative to the output's scale)
   double cosine = 1;        // of the flattened outputs, over all samples
-  // Along the last axis, treating each row as logits (rows > 1 element):
+  // Along the last axis, treating each row as logits (the first output only):
   int64_t rows = 0;
   double top1Agreement = 1; // fraction of rows whose argmax agrees
   double meanKl = 0;        // mean KL(softmax(t) || softmax(s)) in nats
@@ -31,13 +31,18 @@ struct OutputAgreement {
 
 class AgreementAccumulator {
 public:
-  explicit AgreementAccumulator(std::string name) { result_.name = std::move(name); }
+  /// `rowMetrics`: also treat rows of the last axis as logits (top-1, KL);
+  /// meaningful for a model's prediction output, not for e.g. KV-cache outputs.
+  AgreementAccumulator(std::string name, bool rowMetrics) : rowMetrics_(rowMetrics) {
+    result_.name = std::move(name);
+  }
   /// Both float32 of the same shape; throws rt::Error otherwise.
   void add(const rt::Tensor &teacher, const rt::Tensor &student);
   OutputAgreement result() const;
 
 private:
   OutputAgreement result_;
+  bool rowMetrics_;
   double dot_ = 0, teacherSq_ = 0, studentSq_ = 0, maxAbsTeacher_ = 0;
   int64_t agree_ = 0;
   double klSum_ = 0;

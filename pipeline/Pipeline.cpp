@@ -16,6 +16,7 @@
 #include "mlir/Transforms/Passes.h"
 
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -146,7 +147,7 @@ double parseMaxDrop(const std::string &text) {
   return percent ? v : v * 100.0;
 }
 
-int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log) {
+int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostream &ir) {
   if (o.profile != "host")
     throw ToolError("profile '" + o.profile +
                     "' has no code generator yet; supported: host (rtx4090, a100, jetson-orin and "
@@ -154,7 +155,8 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log) {
   if (o.precision != "fp32" && o.precision != "int8")
     throw ToolError("precision '" + o.precision + "' is not supported for profile host; supported: "
                     "fp32, int8");
-  if (o.outDir.empty())
+  bool stopEarly = !o.stopAfter.empty();
+  if (o.outDir.empty() && !stopEarly)
     throw ToolError("no output directory; pass -o OUT");
   bool int8 = o.precision == "int8";
   bool staticQuant = int8 && o.quantMode == "static";
@@ -163,10 +165,18 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log) {
   if (staticQuant && o.calib.empty() && o.calibCache.empty())
     throw ToolError("static INT8 needs calibration data: pass --calib DIR (or --calib-cache FILE, "
                     "or --quant-mode dynamic)");
-  if (o.calib.empty() && o.eval.empty())
+  if (o.calib.empty() && o.eval.empty() && !stopEarly)
     throw ToolError("no data to verify the artifact with: pass --eval DIR (or --calib DIR)");
 
-  PhaseLog phases(log, int8 ? 7 : 5);
+  PhaseLog phases(log, stopEarly ? (o.stopAfter == "optimize" ? 2 : int8 ? 4 : 2) : int8 ? 7 : 5);
+  auto printIr = [&](mlir::ModuleOp module) {
+    mlir::OpPrintingFlags flags;
+    if (o.elideWeights)
+      flags.elideLargeResourceString(64);
+    module->print(ir, flags);
+    ir << "\n";
+    return int(tools::kExitOk);
+  };
   rt::ThreadPool pool(o.threads);
 
   phases.begin("import " + o.model);
@@ -186,9 +196,13 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log) {
   mlir::OwningOpRef<mlir::ModuleOp> referenceModule(studentModule->clone());
   exec::ReferenceExecutor reference(*referenceModule, pool);
   phases.end();
+  if (o.stopAfter == "optimize" || (stopEarly && !int8))
+    return printIr(*studentModule);
 
   std::string evalPath = o.eval.empty() ? o.calib : o.eval;
-  SampleSet evalSet = loadSamples(evalPath, teacher.inputs());
+  SampleSet evalSet;
+  if (!stopEarly)
+    evalSet = loadSamples(evalPath, teacher.inputs());
   std::optional<rt::Tensor> labels;
   if (!o.evalLabels.empty())
     labels = loadLabels(o.evalLabels);
@@ -202,6 +216,19 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log) {
                                      : o.eval;
   report.maxDropPercent = o.maxDropPercent;
 
+  mlir::OwningOpRef<mlir::ModuleOp> calibratedModule; // FP32 with ranges, before quantize
+  auto quantize = [&](mlir::ModuleOp module, const std::vector<std::string> &autoFp32) {
+    runPasses(module, [&](mlir::OpPassManager &pm) {
+      quant::QuantInt8PassOptions qopts;
+      qopts.mode = o.quantMode;
+      qopts.keepFp32.assign(o.keepFp32.begin(), o.keepFp32.end());
+      qopts.autoFp32.assign(autoFp32.begin(), autoFp32.end());
+      qopts.autoFp32Threshold = o.autoFp32Threshold;
+      qopts.smoothquantAlpha = o.smoothquantAlpha;
+      pm.addNestedPass<mlir::func::FuncOp>(quant::createQuantInt8Pass(qopts));
+      pm.addPass(mlir::createCanonicalizerPass());
+    }, "quantize");
+  };
   if (int8) {
     if (staticQuant) {
       phases.begin("calibrate (" + o.calibMethod + ")");
@@ -222,26 +249,37 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log) {
                  (calibration.fromCache ? " (from the cache)" : ""));
     }
     phases.begin("quantize: INT8 " + o.quantMode);
-    runPasses(*studentModule, [&](mlir::OpPassManager &pm) {
-      quant::QuantInt8PassOptions qopts;
-      qopts.mode = o.quantMode;
-      qopts.keepFp32.assign(o.keepFp32.begin(), o.keepFp32.end());
-      qopts.smoothquantAlpha = o.smoothquantAlpha;
-      pm.addNestedPass<mlir::func::FuncOp>(quant::createQuantInt8Pass(qopts));
-      pm.addPass(mlir::createCanonicalizerPass());
-    }, "quantize");
+    calibratedModule = mlir::OwningOpRef<mlir::ModuleOp>(studentModule->clone());
+    quantize(*studentModule, {});
     phases.end();
+    if (stopEarly)
+      return printIr(*studentModule);
   }
 
-  exec::ReferenceExecutor student(*studentModule, pool);
-  report.layers = layerPrecisions(student);
+  auto student = std::make_unique<exec::ReferenceExecutor>(*studentModule, pool);
+  phases.begin("verify against the FP32 teacher on " + std::to_string(evalSet.samples.size()) +
+               " samples");
+  report.verification = verify(teacher, reference, *student, evalSet.samples, labels);
+  if (int8 && o.autoFp32Threshold > 0) {
+    // Layers whose output error exceeds the threshold go back to FP32, once.
+    std::vector<std::string> worst;
+    for (const auto &layer : report.verification.layers)
+      if (layer.relError > o.autoFp32Threshold)
+        worst.push_back(layer.node);
+    if (!worst.empty()) {
+      log << "      " << worst.size() << " layers exceed INT8 error "
+          << llvm::format("%g", o.autoFp32Threshold)
+          << ": re-quantizing with them in FP32\n";
+      studentModule = mlir::OwningOpRef<mlir::ModuleOp>(calibratedModule->clone());
+      quantize(*studentModule, worst);
+      student = std::make_unique<exec::ReferenceExecutor>(*studentModule, pool);
+      report.verification = verify(teacher, reference, *student, evalSet.samples, labels);
+    }
+  }
+  report.layers = layerPrecisions(*student);
   size_t int8Layers = 0;
   for (const auto &l : report.layers)
     int8Layers += l.precision == "int8";
-
-  phases.begin("verify against the FP32 teacher on " + std::to_string(evalSet.samples.size()) +
-               " samples");
-  report.verification = verify(teacher, reference, student, evalSet.samples, labels);
   auto [drop, dropMetric] = measuredDrop(report.verification);
   report.dropPercent = drop;
   report.dropMetric = dropMetric;
@@ -252,7 +290,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log) {
   fs::path target = fs::path(o.outDir) / o.profile;
   StagingDir staging(target);
   codegen::EmittedProgram emitted = codegen::emitProgram(
-      student.program(), student.slotNames(),
+      student->program(), student->slotNames(),
       std::string("ds-optimize ") + kToolVersion + ", model " + report.modelFile + " (sha256 " +
           modelSha + "), profile " + o.profile + ", precision " + report.precision);
   codegen::BuiltArtifact built =
@@ -260,7 +298,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log) {
   report.weightBytesBefore = floatWeightBytes(teacher.program());
   report.weightBytesAfter = emitted.weights.size();
   phases.end(std::to_string(emitted.weights.size()) + " bytes of weights, " +
-             std::to_string(student.program().steps().size()) + " kernel calls");
+             std::to_string(student->program().steps().size()) + " kernel calls");
 
   phases.begin("package " + target.string());
   writeFileDurably(staging.path() / "report.json", reportJson(report).dump(2) + "\n");
@@ -272,8 +310,8 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log) {
   manifest["profile"] = o.profile;
   manifest["precision"] = report.precision;
   manifest["graph_digest"] = emitted.graphDigest;
-  manifest["inputs"] = specsJson(student.inputs());
-  manifest["outputs"] = specsJson(student.outputs());
+  manifest["inputs"] = specsJson(student->inputs());
+  manifest["outputs"] = specsJson(student->outputs());
   nlohmann::json tensors = nlohmann::json::array();
   for (const auto &e : emitted.entries) {
     nlohmann::json shape = nlohmann::json::array();
@@ -314,8 +352,8 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log) {
     log << "\n";
   }
   if (o.maxDropPercent)
-    log << "  target   max drop " << *o.maxDropPercent << "% of " << dropMetric << ": measured "
-        << (drop ? std::to_string(*drop) : std::string("n/a")) << "% -> "
+    log << "  target   max drop " << llvm::format("%g", *o.maxDropPercent) << "% of " << dropMetric
+        << ": measured " << (drop ? llvm::formatv("{0:F3}", *drop).str() : std::string("n/a")) << "% -> "
         << (report.passed ? "met" : "MISSED") << "\n";
   log << "  time    ";
   for (const auto &[name, s] : phases.times())

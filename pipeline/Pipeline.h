@@ -33,15 +33,22 @@ struct OptimizeOptions {
   std::optional<double> maxDropPercent;      // --max-drop
   std::vector<std::string> keepFp32;         // node-name globs
   double smoothquantAlpha = 0.0;             // 0: off
+  /// > 0: layers whose INT8 output error (relative L2 vs FP32) exceeds this
+  /// are re-quantized in FP32 (one round).
+  double autoFp32Threshold = 0.0;
   std::string outDir;
   unsigned threads = 0;
+  /// "optimize" or "quantize": stop after that phase and print the IR to `ir`
+  /// (no artifact, no verification).
+  std::string stopAfter;
+  bool elideWeights = false;
 };
 
 /// The job. Returns the exit code (0 ok, 3 accuracy target missed); throws
 /// tools::ToolError (and the importer/IO errors) for bad input, which the
 /// caller prints as one line with exit code 2. Nothing is left at the output
 /// path unless the artifact is complete.
-int runOptimize(const OptimizeOptions &options, llvm::raw_ostream &log);
+int runOptimize(const OptimizeOptions &options, llvm::raw_ostream &log, llvm::raw_ostream &ir);
 
 /// "1%", "0.5%" or a fraction "0.01" -> percent. Throws ToolError.
 double parseMaxDrop(const std::string &text);

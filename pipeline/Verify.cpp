@@ -37,7 +37,7 @@ Verification verify(const exec::ReferenceExecutor &teacher, const exec::Referenc
   Verification v;
   std::vector<AgreementAccumulator> outputs;
   for (const auto &spec : teacher.outputs())
-    outputs.emplace_back(spec.name);
+    outputs.emplace_back(spec.name, /*rowMetrics=*/outputs.empty());
   bool lm = isTokenLm(teacher);
   PerplexityAccumulator pplTeacher, pplStudent;
   AccuracyAccumulator accTeacher, accStudent;

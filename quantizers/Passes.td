@@ -30,6 +30,10 @@ def QuantInt8Pass : Pass<"ds-quant-int8", "mlir::func::FuncOp"> {
            "static (calibrated activation ranges) or dynamic (per-call ranges)">,
     ListOption<"keepFp32", "keep-fp32", "std::string",
                "node-name glob patterns to keep in FP32">,
+    ListOption<"autoFp32", "auto-fp32", "std::string",
+               "exact node names to keep in FP32 because their INT8 error was too high">,
+    Option<"autoFp32Threshold", "auto-fp32-threshold", "double", "0.0",
+           "the threshold that selected auto-fp32 (for the reason text)">,
     Option<"smoothquantAlpha", "smoothquant-alpha", "double", "0.0",
            "SmoothQuant migration strength in (0, 1]; 0 = off (static MatMul/Gemm with "
            "per-channel calibration ranges only)">,

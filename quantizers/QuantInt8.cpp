@@ -12,6 +12,7 @@
 
 #include "mlir/IR/Builders.h"
 
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/GlobPattern.h"
 
 #include <algorithm>
@@ -213,6 +214,8 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
     for (const auto &glob : keep)
       if (glob.match(name))
         return keepAsFp32("kept by --keep-fp32");
+    if (llvm::is_contained(autoFp32, name))
+      return keepAsFp32(llvm::formatv("INT8 output error above --auto-fp32 {0}", llvm::format("%g", double(autoFp32Threshold))).str());
     Plan plan = planFor(op);
     if (!plan.declined.empty())
       return keepAsFp32(plan.declined);

@@ -2,6 +2,8 @@
 //
 //   ds-optimize MODEL.onnx                          import and print a summary
 //   ds-optimize MODEL.onnx --compile-to=import      print the imported ds IR
+//   ds-optimize MODEL.onnx --compile-to=quantize --precision int8 --calib DIR
+//                                                   print the IR after a later phase
 //   ds-optimize MODEL.onnx --profile host --precision int8 --calib DIR
 //               [--eval DIR] [--max-drop 1%] -o OUT   the whole job (pipeline/)
 //
@@ -26,7 +28,7 @@ int main(int argc, char **argv) {
   bool elideWeights = false;
   app.add_option("model", o.model, "the ONNX model")->required();
   app.add_option("--compile-to", phase, "stop after this phase and print its IR")
-      ->check(CLI::IsMember({"import"}));
+      ->check(CLI::IsMember({"import", "optimize", "quantize"}));
   app.add_flag("--elide-weights", elideWeights, "print weight blobs as placeholders");
   app.add_option("-o,--output", o.outDir, "write the artifact to OUT/<profile>/");
   app.add_option("--profile", o.profile, "hardware profile")->capture_default_str();
@@ -49,15 +51,20 @@ int main(int argc, char **argv) {
                  "SmoothQuant strength for MatMul/Gemm activations, 0 (off) to 1")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  app.add_option("--auto-fp32", o.autoFp32Threshold,
+                 "keep layers in FP32 whose INT8 output error (relative L2) exceeds this")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", o.threads, "threads (0: all cores)");
   CLI11_PARSE(app, argc, argv);
 
   return tools::runTool("ds-optimize", [&] {
-    if (!o.outDir.empty()) {
+    if (!o.outDir.empty() || phase == "optimize" || phase == "quantize") {
+      o.stopAfter = phase;
+      o.elideWeights = elideWeights;
       o.calibSkipNonFinite = calibNan == "skip";
       if (!maxDrop.empty())
         o.maxDropPercent = pipeline::parseMaxDrop(maxDrop);
-      return pipeline::runOptimize(o, llvm::errs());
+      return pipeline::runOptimize(o, llvm::errs(), llvm::outs());
     }
     mlir::MLIRContext context;
     auto module = tools::loadModule(context, o.model);

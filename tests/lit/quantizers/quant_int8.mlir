@@ -2,6 +2,7 @@
 // RUN: ds-opt --split-input-file --ds-quant-int8="mode=dynamic" %s | FileCheck %s --check-prefix=DYN
 // RUN: ds-opt --split-input-file --ds-quant-int8="keep-fp32=fc*" %s | FileCheck %s --check-prefix=KEEP
 // RUN: ds-opt --split-input-file --ds-quant-int8="smoothquant-alpha=0.5" %s | FileCheck %s --check-prefix=SQ
+// RUN: ds-opt --split-input-file --ds-quant-int8="auto-fp32=fc1 auto-fp32-threshold=0.05" %s | FileCheck %s --check-prefix=AUTO
 
 // MatMul + bias Add + Relu become one quant_matmul. Weights [[1, -2], [0.5, 1]]:
 // column scales 1/127 and 2/127; range [-1, 3] -> scale 4/255, zero point 64.
@@ -15,6 +16,8 @@
 // CHECK:         fc1.int8_weight: "0x400000007F814040"
 // KEEP-LABEL: func.func @matmul_bias_relu
 // KEEP:         ds.matmul {{.*}}ds.fp32_reason = "kept by --keep-fp32"
+// AUTO-LABEL: func.func @matmul_bias_relu
+// AUTO:         ds.matmul {{.*}}ds.fp32_reason = "INT8 output error above --auto-fp32 0.05"
 // DYN-LABEL: func.func @matmul_bias_relu
 // DYN:         ds.quant_matmul {{.*}} {activation = "relu"} :
 func.func @matmul_bias_relu(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
