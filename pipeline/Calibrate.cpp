@@ -2,6 +2,7 @@
 #include "pipeline/Calibrate.h"
 
 #include "passes/ConstantUtils.h"
+#include "pipeline/CalibrationCache.h"
 #include "pipeline/Samples.h"
 #include "quantizers/Passes.h"
 #include "tools/support/ToolSupport.h"
@@ -76,12 +77,31 @@ private:
 
 } // namespace
 
+/// Runs the model over the calibration set (no cache).
+static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::string &calibPath,
+                             const CalibrationOptions &options);
+
 CalibrationResult calibrate(const exec::ReferenceExecutor &fp32, const std::string &calibPath,
                             const CalibrationOptions &options, llvm::raw_ostream &log) {
   if (options.method != "minmax")
     throw ToolError("--calib-method " + options.method + " is not built yet; supported: minmax");
+  std::string why;
+  if (!options.cachePath.empty())
+    if (auto cached = readCalibrationCache(options.cachePath, options.modelSha256, options.method, why))
+      return *cached;
   if (calibPath.empty())
-    throw ToolError("no calibration data: pass --calib DIR");
+    throw ToolError("no calibration data: pass --calib DIR" +
+                    (options.cachePath.empty() ? std::string() : " (" + options.cachePath + ": " + why + ")"));
+  if (!options.cachePath.empty())
+    log << "      calibration cache " << options.cachePath << ": " << why << "; calibrating\n";
+  CalibrationResult result = run(fp32, calibPath, options);
+  if (!options.cachePath.empty())
+    writeCalibrationCache(options.cachePath, result, options.modelSha256, options.method);
+  return result;
+}
+
+static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::string &calibPath,
+                             const CalibrationOptions &options) {
   CalibrationResult result;
   result.source = calibPath;
   SampleSet data = loadSamples(calibPath, fp32.inputs());
@@ -145,7 +165,6 @@ CalibrationResult calibrate(const exec::ReferenceExecutor &fp32, const std::stri
   for (auto &[node, observer] : channels)
     if (!observer.min().empty() && result.ranges.count(node))
       result.channelRanges[node] = {observer.min(), observer.max()};
-  (void)log;
   return result;
 }
 
