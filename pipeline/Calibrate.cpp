@@ -1,6 +1,7 @@
 //===- Calibrate.cpp ------------------------------------------------------===//
 #include "pipeline/Calibrate.h"
 
+#include "calibrate/RangeObservers.h"
 #include "passes/ConstantUtils.h"
 #include "pipeline/CalibrationCache.h"
 #include "pipeline/Samples.h"
@@ -23,26 +24,6 @@ using ds::tools::ToolError;
 namespace ds::pipeline {
 
 namespace {
-
-/// Running min/max of the finite values seen.
-class MinMaxObserver {
-public:
-  void observe(const rt::Tensor &t) {
-    const float *v = t.data<float>();
-    for (int64_t i = 0; i < t.numel(); ++i)
-      if (std::isfinite(v[i])) {
-        min_ = std::min(min_, v[i]);
-        max_ = std::max(max_, v[i]);
-        seen_ = true;
-      }
-  }
-  bool seen() const { return seen_; }
-  std::pair<float, float> range() const { return {min_, max_}; }
-
-private:
-  float min_ = INFINITY, max_ = -INFINITY;
-  bool seen_ = false;
-};
 
 /// Min/max per channel of the last axis (SmoothQuant needs per-input-channel
 /// magnitudes of MatMul activations).
@@ -83,8 +64,11 @@ static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::str
 
 CalibrationResult calibrate(const exec::ReferenceExecutor &fp32, const std::string &calibPath,
                             const CalibrationOptions &options, llvm::raw_ostream &log) {
-  if (options.method != "minmax")
-    throw ToolError("--calib-method " + options.method + " is not built yet; supported: minmax");
+  try {
+    calib::makeObserver(calib::parseMethod(options.method), {options.percentile});
+  } catch (const rt::Error &e) {
+    throw ToolError(e.what());
+  }
   std::string why;
   if (!options.cachePath.empty())
     if (auto cached = readCalibrationCache(options.cachePath, options.modelSha256, options.method, why))
@@ -108,7 +92,8 @@ static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::str
 
   // Which activation each candidate reads: the result of an earlier step, or a
   // graph input. Observers are per candidate (node name).
-  std::map<std::string, MinMaxObserver> observers;
+  std::map<std::string, std::unique_ptr<calib::Observer>> observers;
+  calib::Method method = calib::parseMethod(options.method);
   std::map<std::string, ChannelObserver> channels; // MatMul/Gemm candidates
   std::map<mlir::Operation *, std::vector<std::pair<unsigned, std::string>>> byProducer;
   std::map<unsigned, std::vector<std::string>> byInput;
@@ -116,7 +101,7 @@ static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::str
     if (!quant::isQuantCandidate(op))
       continue;
     std::string node = passes::nodeName(op);
-    observers[node];
+    observers[node] = calib::makeObserver(method, {options.percentile});
     if (!llvm::isa<ds::ConvOp>(op))
       channels[node];
     mlir::Value x = op->getOperand(0);
@@ -140,7 +125,7 @@ static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::str
     auto observe = [&](const std::string &node, const rt::Tensor &t) {
       if (t.dtype() != rt::DType::F32)
         return;
-      observers[node].observe(t);
+      observers[node]->observe(t);
       if (auto it = channels.find(node); it != channels.end())
         it->second.observe(t);
     };
@@ -160,8 +145,10 @@ static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::str
     throw ToolError(calibPath + ": no usable calibration samples (" +
                     std::to_string(result.skippedNonFinite) + " skipped for NaN/Inf)");
   for (auto &[node, observer] : observers)
-    if (observer.seen())
-      result.ranges[node] = observer.range();
+    if (observer->count()) {
+      calib::Range r = observer->range();
+      result.ranges[node] = {r.min, r.max};
+    }
   for (auto &[node, observer] : channels)
     if (!observer.min().empty() && result.ranges.count(node))
       result.channelRanges[node] = {observer.min(), observer.max()};
