@@ -4,6 +4,7 @@
 #include "calibrate/RangeObservers.h"
 #include "passes/ConstantUtils.h"
 #include "pipeline/CalibrationCache.h"
+#include "pipeline/Progress.h"
 #include "pipeline/Samples.h"
 #include "quantizers/Passes.h"
 #include "tools/support/ToolSupport.h"
@@ -112,6 +113,7 @@ static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::str
           {llvm::cast<mlir::OpResult>(x).getResultNumber(), node});
   }
 
+  Progress progress = Progress::forStderr(llvm::errs(), "calibrate", static_cast<int64_t>(data.samples.size()));
   for (size_t i = 0; i < data.samples.size(); ++i) {
     const auto &sample = data.samples[i];
     auto [bad, tensor] = nonFinite(sample, fp32.inputs());
@@ -120,6 +122,7 @@ static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::str
         throw ToolError(data.files[i] + ": tensor '" + tensor + "' has " + std::to_string(bad) +
                         " NaN/Inf values; clean the data or pass --calib-nan=skip");
       ++result.skippedNonFinite;
+      progress.step();
       continue;
     }
     auto observe = [&](const std::string &node, const rt::Tensor &t) {
@@ -140,6 +143,7 @@ static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::str
         observe(node, results[resultIndex]);
     });
     ++result.samples;
+    progress.step();
   }
   if (result.samples == 0)
     throw ToolError(calibPath + ": no usable calibration samples (" +

@@ -2,9 +2,12 @@
 #include "pipeline/Verify.h"
 
 #include "passes/ConstantUtils.h"
+#include "pipeline/Progress.h"
 #include "quantizers/Passes.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
+
+#include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
 #include <map>
@@ -56,6 +59,7 @@ Verification verify(const exec::ReferenceExecutor &teacher, const exec::Referenc
       layers.push_back(acc);
     }
 
+  Progress progress = Progress::forStderr(llvm::errs(), "verify", static_cast<int64_t>(samples.size()));
   for (const auto &sample : samples) {
     std::vector<rt::Tensor> teacherValues(layers.size()), studentValues(layers.size());
     auto t = teacher.run(sample);
@@ -102,6 +106,7 @@ Verification verify(const exec::ReferenceExecutor &teacher, const exec::Referenc
       }
     }
     ++v.samples;
+    progress.step();
   }
   for (auto &o : outputs)
     v.outputs.push_back(o.result());
