@@ -362,3 +362,9 @@ def lm_int8_job():
 @pytest.fixture(scope="session")
 def samples_dir():
     return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def ds_optimize_binary(ds_optimize):
+    """Path of the ds-optimize binary (for tests that start it themselves)."""
+    return DS_OPTIMIZE
