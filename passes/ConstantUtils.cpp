@@ -28,8 +28,16 @@ Type elementTypeFor(MLIRContext *ctx, rt::DType dtype) {
   case rt::DType::F32: return Float32Type::get(ctx);
   case rt::DType::I8: return IntegerType::get(ctx, 8);
   case rt::DType::U8: return IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  case rt::DType::I16: return IntegerType::get(ctx, 16);
+  case rt::DType::U16: return IntegerType::get(ctx, 16, IntegerType::Unsigned);
   case rt::DType::I32: return IntegerType::get(ctx, 32);
+  case rt::DType::U32: return IntegerType::get(ctx, 32, IntegerType::Unsigned);
   case rt::DType::I64: return IntegerType::get(ctx, 64);
+  case rt::DType::U64: return IntegerType::get(ctx, 64, IntegerType::Unsigned);
+  case rt::DType::Bool: return IntegerType::get(ctx, 1);
+  case rt::DType::F64: return Float64Type::get(ctx);
+  case rt::DType::F16: return Float16Type::get(ctx);
+  case rt::DType::BF16: return BFloat16Type::get(ctx);
   default: break;
   }
   throw rt::Error(std::string("cannot create a constant of element type ") + rt::dtypeName(dtype));

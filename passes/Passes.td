@@ -17,4 +17,21 @@ def FoldBatchNormPass : Pass<"ds-fold-batchnorm", "mlir::func::FuncOp"> {
   let dependentDialects = ["ds::DsDialect"];
 }
 
+def FoldConstantsPass : Pass<"ds-fold-constants", "mlir::func::FuncOp"> {
+  let summary = "evaluate ops whose operands are all constants with the kernel library";
+  let description = [{
+    Runs the op's own kernel (the one the executor and artifacts use, so the
+    folded value is exactly what run time would compute) and replaces the op by
+    ds.constant results: DequantizeLinear of int8 weights, shape arithmetic on
+    constant shapes, Transpose/Reshape of weights. Declines when a result would
+    exceed `max-bytes`, when the kernel fails, or when a result feeds the
+    function's return with a type the folded value does not have.
+  }];
+  let options = [
+    Option<"maxBytes", "max-bytes", "int64_t", "int64_t(256) << 20",
+           "largest folded result, in bytes">,
+  ];
+  let dependentDialects = ["ds::DsDialect"];
+}
+
 #endif // DS_PASSES_TD

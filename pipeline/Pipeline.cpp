@@ -162,13 +162,12 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   bool staticQuant = int8 && o.quantMode == "static";
   if (int8 && o.quantMode != "static" && o.quantMode != "dynamic")
     throw ToolError("--quant-mode '" + o.quantMode + "' is not one of: static, dynamic");
-  if (staticQuant && o.calib.empty() && o.calibCache.empty())
-    throw ToolError("static INT8 needs calibration data: pass --calib DIR (or --calib-cache FILE, "
-                    "or --quant-mode dynamic)");
   if (o.calib.empty() && o.eval.empty() && !stopEarly)
     throw ToolError("no data to verify the artifact with: pass --eval DIR (or --calib DIR)");
 
-  PhaseLog phases(log, stopEarly ? (o.stopAfter == "optimize" ? 2 : int8 ? 4 : 2) : int8 ? 7 : 5);
+  bool calibrating = staticQuant && (!o.calib.empty() || !o.calibCache.empty());
+  int laterPhases = int8 ? 1 + (calibrating ? 1 : 0) : 0; // quantize (+ calibrate)
+  PhaseLog phases(log, stopEarly ? (o.stopAfter == "optimize" ? 2 : 2 + laterPhases) : 5 + laterPhases);
   auto printIr = [&](mlir::ModuleOp module) {
     mlir::OpPrintingFlags flags;
     if (o.elideWeights)
@@ -185,13 +184,24 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   std::string modelSha = fileSha256(o.model);
   phases.end();
 
-  phases.begin("optimize: canonicalize, fold Conv+BatchNormalization");
+  phases.begin(std::string("optimize: canonicalize, fold constants") +
+               (int8 ? ", take Q/DQ scales" : "") + ", fold Conv+BatchNormalization");
   mlir::OwningOpRef<mlir::ModuleOp> studentModule(teacherModule->clone());
-  runPasses(*studentModule, [](mlir::OpPassManager &pm) {
+  runPasses(*studentModule, [&](mlir::OpPassManager &pm) {
     pm.addPass(mlir::createCanonicalizerPass());
+    pm.addNestedPass<mlir::func::FuncOp>(passes::createFoldConstantsPass());
+    if (int8)
+      pm.addNestedPass<mlir::func::FuncOp>(quant::createFoldQdqPass());
     pm.addNestedPass<mlir::func::FuncOp>(passes::createFoldBatchNormPass());
     pm.addPass(mlir::createCanonicalizerPass());
   }, "optimize");
+  size_t withModelScales = 0;
+  studentModule->walk([&](mlir::Operation *op) {
+    withModelScales += op->hasAttr(quant::kActQParamsAttr);
+  });
+  if (staticQuant && o.calib.empty() && o.calibCache.empty() && withModelScales == 0)
+    throw ToolError("static INT8 needs calibration data: pass --calib DIR (or --calib-cache FILE, "
+                    "or --quant-mode dynamic)");
   exec::ReferenceExecutor teacher(*teacherModule, pool);
   mlir::OwningOpRef<mlir::ModuleOp> referenceModule(studentModule->clone());
   exec::ReferenceExecutor reference(*referenceModule, pool);
@@ -230,7 +240,9 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
     }, "quantize");
   };
   if (int8) {
-    if (staticQuant) {
+    if (withModelScales)
+      log << "      " << withModelScales << " layers keep the model's own Q/DQ activation scales\n";
+    if (calibrating) {
       phases.begin("calibrate (" + o.calibMethod + ")");
       CalibrationOptions copts;
       copts.method = o.calibMethod;

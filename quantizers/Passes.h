@@ -22,6 +22,9 @@ inline constexpr const char *kActChannelMaxAttr = "ds.act_channel_max";
 /// On a quantized op: the node name of the last FP32 op it replaced (the one
 /// whose result it now computes, after folding a bias Add or a Relu).
 inline constexpr const char *kReplacesAttr = "ds.replaces";
+/// A QDQ model's own activation parameters, array<f32: scale, zero_point>
+/// (uint8); preferred over a calibration range.
+inline constexpr const char *kActQParamsAttr = "ds.act_qparams";
 /// Why an op stayed FP32 (read by the report).
 inline constexpr const char *kFp32ReasonAttr = "ds.fp32_reason";
 

@@ -41,4 +41,21 @@ def QuantInt8Pass : Pass<"ds-quant-int8", "mlir::func::FuncOp"> {
   let dependentDialects = ["ds::DsDialect"];
 }
 
+def FoldQdqPass : Pass<"ds-fold-qdq", "mlir::func::FuncOp"> {
+  let summary = "take a QDQ model's activation scales and drop its QuantizeLinear/DequantizeLinear pairs";
+  let description = [{
+    A model that already carries Q/DQ (ONNX Runtime's quantize_static, NNCF,
+    ModelOpt) states how each activation is quantized. For every
+    `dequantize_linear(quantize_linear(x, s, zp), s, zp)` with scalar constant
+    parameters, a MatMul/Gemm/Conv reading the result gets
+    `ds.act_qparams = array<f32: s, zp>` (uint8 zero point; an int8 zero point
+    z becomes z + 128, the same grid), which ds-quant-int8 uses as-is, and the
+    pair is removed: the integer kernels quantize their input themselves, and
+    other ops run in FP32. Weights are expected to be folded to float
+    constants first (ds-fold-constants), so ds-quant-int8 re-derives them:
+    symmetric per-channel int8 weights round-trip exactly.
+  }];
+  let dependentDialects = ["ds::DsDialect"];
+}
+
 #endif // DS_QUANTIZERS_PASSES_TD

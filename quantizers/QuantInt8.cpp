@@ -206,6 +206,7 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
     auto keepAsFp32 = [&](const std::string &why) {
       op->setAttr(kFp32ReasonAttr, StringAttr::get(ctx, why));
       op->removeAttr(kActRangeAttr);
+      op->removeAttr(kActQParamsAttr);
       op->removeAttr(kActChannelMinAttr);
       op->removeAttr(kActChannelMaxAttr);
       return success();
@@ -223,7 +224,11 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
     ActivationParams act;
     bool dynamic = mode == "dynamic";
     std::optional<rt::Tensor> inverseSmoothing; // [K]: x is multiplied by it first
-    if (!dynamic) {
+    auto qparams = op->getAttrOfType<DenseF32ArrayAttr>(kActQParamsAttr);
+    if (!dynamic && qparams && qparams.size() == 2) {
+      act.scale = qparams[0]; // the model's own Q/DQ parameters, kept as they are
+      act.zeroPoint = static_cast<int64_t>(qparams[1]);
+    } else if (!dynamic) {
       auto range = op->getAttrOfType<DenseF32ArrayAttr>(kActRangeAttr);
       if (!range || range.size() != 2)
         return keepAsFp32("no calibration range for its input");

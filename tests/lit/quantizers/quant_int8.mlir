@@ -93,3 +93,14 @@ func.func @smoothquant(%x: tensor<4x2xf32>) -> tensor<4x2xf32> {
   %m = ds.matmul %x, %w {ds.act_range = array<f32: -8.0, 8.0>, ds.act_channel_min = array<f32: -8.0, -0.5>, ds.act_channel_max = array<f32: 8.0, 0.5>} : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32> loc("sq")
   return %m : tensor<4x2xf32>
 }
+
+// -----
+
+// A QDQ model's own activation parameters win over a calibration range.
+// CHECK-LABEL: func.func @model_qparams
+// CHECK:         ds.quant_matmul {{.*}}x_scale = 2.500000e-01 : f32, x_zero_point = 128 : i64
+func.func @model_qparams(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %w = ds.constant {value = dense<1.0> : tensor<2x2xf32>} : tensor<2x2xf32>
+  %m = ds.matmul %x, %w {ds.act_qparams = array<f32: 0.25, 128.0>, ds.act_range = array<f32: -1.0, 1.0>} : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+  return %m : tensor<3x2xf32>
+}
