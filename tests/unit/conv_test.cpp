@@ -265,6 +265,25 @@ TEST(ConvKernel, DepthwiseAndPointwiseAndLarge) {
   checkConvCase({1, 32, 37, 1, {24, 29}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, true);
 }
 
+TEST(ConvKernel, BatchedSmallPlanes) {
+  // Small planes are batched several images per GEMM (and 3x3 "same" convs use
+  // the shifted-plane im2col): the digits CNN's shapes, odd batch remainders,
+  // groups, 1-D, pointwise over several images, dilation, and shapes that
+  // keep the generic im2col (stride 2, asymmetric width).
+  std::mt19937 rng(99);
+  checkConvCase({64, 1, 16, 1, {8, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, true);
+  checkConvCase({64, 16, 32, 1, {4, 4}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, true);
+  checkConvCase({13, 6, 9, 3, {5, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, false);
+  checkConvCase({9, 4, 8, 1, {6, 6}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}}, rng, true);
+  checkConvCase({9, 4, 8, 1, {6, 6}, {3, 5}, {1, 1}, {1, 1}, {}, "SAME_LOWER"}, rng, true);
+  checkConvCase({7, 3, 5, 1, {11}, {3}, {1}, {1}, {1, 1}}, rng, true);
+  checkConvCase({11, 8, 12, 2, {3, 5}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}}, rng, true);
+  checkConvCase({10, 3, 4, 1, {7, 6}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}}, rng, false);
+  checkConvCase({10, 3, 4, 1, {7, 6}, {3, 3}, {1, 1}, {1, 1}, {0, 1, 2, 1}}, rng, true);
+  checkConvCase({5, 2, 3, 1, {1, 4, 4}, {1, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1, 1, 1, 1}},
+                rng, true);
+}
+
 TEST(ConvKernel, DoublePrecision) {
   ThreadPool pool(2);
   Tensor x(DType::F64, {1, 1, 5, 5}), w(DType::F64, {1, 1, 3, 3});

@@ -166,6 +166,21 @@ TEST(PoolKernel, MatchesNaiveLoopOnRandomCases) {
     expectNear(mp[0], ref.maxValues, "max");
     for (size_t i = 0; i < ref.argmax.size(); ++i)
       ASSERT_EQ(mp[1].data<int64_t>()[i], ref.argmax[i]) << "indices at " << i;
+    // Without Indices, max_pool takes the row-vectorized path: same values,
+    // also when NaNs sit in some windows (first tap wins, `>` never takes NaN).
+    Tensor withNan = x.clone();
+    for (int64_t i = 0; i < withNan.numel(); i += 7)
+      withNan.mutableData<float>()[i] = std::nanf("");
+    for (const Tensor *input : {&x, &withNan}) {
+      Tensor values = runPool("max_pool", attrs, *input, 1, 3)[0];
+      Tensor reference = runPool("max_pool", attrs, *input, 2)[0];
+      ASSERT_EQ(values.shape(), outShape);
+      for (int64_t i = 0; i < values.numel(); ++i) {
+        float a = values.data<float>()[i], b = reference.data<float>()[i];
+        ASSERT_TRUE((std::isnan(a) && std::isnan(b)) || a == b)
+            << "values-only max at " << i << ": " << a << " vs " << b;
+      }
+    }
     expectNear(runPool("average_pool", attrs, x)[0], ref.avgExclude, "avg");
     AttrMap include = attrs;
     include.set("count_include_pad", int64_t{1});

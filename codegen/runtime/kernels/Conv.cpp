@@ -3,22 +3,26 @@
 // ds.conv (float, double) and ds.conv_integer (u8/i8 in, int32 out) over 1-D to
 // 3-D inputs with groups, strides, dilations, pads and auto_pad.
 //
-// Strategy: im2col + convGemm. The output positions of each (image, group)
-// are cut into column chunks whose im2col buffer stays around 256 KB, and the
-// (image, group, chunk) triples are spread over the thread pool; each chunk
-// writes its own output columns, so results do not depend on the thread count.
-// A 1x1 stride-1 unpadded float conv skips im2col (the input already is the
-// column matrix). Depthwise convs (one input channel per group) go to a direct
+// Strategy: im2col (ConvIm2col.h) + convGemm. The output positions of each
+// (image, group) are cut into column chunks whose im2col buffer stays around
+// 1 MB; small planes are instead batched, several whole images per GEMM. The
+// (group, images, chunk) tasks are spread over the thread pool; each writes its
+// own output columns, so results do not depend on the thread count. A 1x1
+// stride-1 unpadded float conv of one image skips im2col (the input already is
+// the column matrix). Depthwise convs (one input channel per group) go to a direct
 // loop instead, where a GEMM with K = kernel size would be mostly overhead.
 //
 //===----------------------------------------------------------------------===//
 #include "ConvCommon.h"
 #include "ConvGemm.h"
+#include "ConvIm2col.h"
 
 #include "ds/runtime/Dispatch.h"
 
 #include <algorithm>
+#include <optional>
 #include <type_traits>
+#include <vector>
 
 namespace ds::rt {
 namespace {
@@ -66,110 +70,141 @@ Shape convOutputShape(const ConvProblem &p) {
   return shape;
 }
 
-/// ceil(a / b) for b > 0 and any sign of a.
-int64_t ceilDiv(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
-
-/// Output columns [lo, hi) along the innermost dim whose input column
-/// ow * stride - pad + offset lies in [0, width).
-void validRange(int64_t offset, int64_t pad, int64_t stride, int64_t width, int64_t begin,
-                int64_t end, int64_t &lo, int64_t &hi) {
-  lo = std::max(begin, ceilDiv(pad - offset, stride));
-  hi = std::min(end, ceilDiv(width + pad - offset, stride));
-  lo = std::min(lo, end);
-  hi = std::max(hi, lo);
+/// A grow-only per-thread buffer: im2col and GEMM scratch are on every call's
+/// hot path, and fresh (zero-filled) vectors would memset and page-fault each time.
+template <typename T> T *threadScratch(size_t count) {
+  static thread_local std::vector<T> storage;
+  if (storage.size() < count)
+    storage.resize(count);
+  return storage.data();
 }
 
-/// Fills col[r, j] for the Cg*kernelSize rows and output positions [p0, p1) of
-/// one group: col = x[c, window(r) at position p] - xZero, 0 in the padding.
-template <typename TIn, typename TAcc>
-void im2colChunk(const WindowGeometry &g, const TIn *x, int64_t channels, TAcc xZero,
-                 int64_t p0, int64_t p1, TAcc *col) {
-  const int64_t cols = p1 - p0;
-  const int64_t outW = g.out[2], outH = g.out[1];
-  const int64_t inH = g.in[1], inW = g.in[2], inD = g.in[0];
-  TAcc *dst = col;
-  for (int64_t c = 0; c < channels; ++c) {
-    const TIn *plane = x + c * g.inSize();
-    for (int64_t kz = 0; kz < g.kernel[0]; ++kz)
-      for (int64_t ky = 0; ky < g.kernel[1]; ++ky)
-        for (int64_t kx = 0; kx < g.kernel[2]; ++kx, dst += cols) {
-          int64_t p = p0;
-          TAcc *out = dst;
-          while (p < p1) {
-            const int64_t ow0 = p % outW, row = p / outW;
-            const int64_t oh = row % outH, od = row / outH;
-            const int64_t owEnd = std::min(outW, ow0 + (p1 - p));
-            const int64_t id = od * g.stride[0] - g.padBegin[0] + kz * g.dilation[0];
-            const int64_t ih = oh * g.stride[1] - g.padBegin[1] + ky * g.dilation[1];
-            const int64_t n = owEnd - ow0;
-            if (id < 0 || id >= inD || ih < 0 || ih >= inH) {
-              std::fill(out, out + n, TAcc(0));
-            } else {
-              const TIn *src = plane + (id * inH + ih) * inW;
-              const int64_t offset = kx * g.dilation[2], sw = g.stride[2];
-              int64_t lo, hi;
-              validRange(offset, g.padBegin[2], sw, inW, ow0, owEnd, lo, hi);
-              std::fill(out, out + (lo - ow0), TAcc(0));
-              const TIn *s = src + offset - g.padBegin[2];
-              for (int64_t ow = lo; ow < hi; ++ow)
-                out[ow - ow0] = static_cast<TAcc>(s[ow * sw]) - xZero;
-              std::fill(out + (hi - ow0), out + n, TAcc(0));
-            }
-            out += n;
-            p += n;
-          }
-        }
+/// How convIm2col cuts the output columns of one group into tasks. Large
+/// planes are cut into column chunks of one image; small planes are batched,
+/// `images` whole images per task, so the GEMM gets enough columns to fill
+/// its micro-kernel and the per-call overheads are paid once per batch.
+struct ColumnPlan {
+  int64_t chunk = 0;     // columns per chunk within an image (images == 1)
+  int64_t images = 1;    // whole images per task when > 1
+  int64_t perImage = 1;  // chunks per image
+  int64_t imageBlocks = 0;
+};
+
+ColumnPlan planColumns(int64_t batch, int64_t groups, int64_t P, int64_t K, bool pointwise,
+                       unsigned threads) {
+  constexpr int64_t kColBudget = int64_t{1} << 18; // im2col elements per task (1 MB f32)
+  const int64_t target = pointwise ? 1024
+                                   : std::clamp<int64_t>(kColBudget / std::max<int64_t>(K, 1),
+                                                         256, 4096);
+  ColumnPlan plan;
+  if (P >= target || batch == 1) {
+    plan.chunk = std::min(P, target);
+    plan.perImage = (P + plan.chunk - 1) / plan.chunk;
+    plan.imageBlocks = batch;
+    return plan;
   }
+  // Batch whole images, but leave every thread at least two tasks.
+  int64_t images = std::max<int64_t>(1, target / P);
+  const int64_t wanted = 2 * static_cast<int64_t>(threads);
+  images = std::min(images, std::max<int64_t>(1, batch * groups / wanted));
+  images = std::min(images, batch);
+  plan.chunk = P;
+  plan.images = images;
+  plan.imageBlocks = (batch + images - 1) / images;
+  return plan;
 }
 
 /// y[n, m, :] = sum over the group's input channels of im2col * w (+ bias[m]).
 /// w is [M, Cg * kernelSize] already in the accumulation type (zero point removed).
+/// Every output element is one convGemm dot product over K in order, so the
+/// column split (and with it the thread count) does not change any bits.
 template <typename TIn, typename TAcc>
 void convIm2col(ThreadPool &pool, const ConvProblem &p, const TIn *x, TAcc xZero,
                 const TAcc *w, const TAcc *bias, TAcc *y) {
   const WindowGeometry &g = p.geom;
   const int64_t ks = g.kernelSize(), K = p.inPerGroup * ks, P = g.outSize();
+  const int64_t Mg = p.outPerGroup;
   const bool isPointwise = ks == 1 && g.stride == Dims3{1, 1, 1} &&
                            g.padBegin == Dims3{0, 0, 0} && g.padEnd == Dims3{0, 0, 0};
-  const bool direct = std::is_same_v<TIn, TAcc> && isPointwise;
-  constexpr int64_t kColBudget = int64_t{1} << 18; // elements of im2col per chunk (1 MB f32)
-  int64_t chunk = direct ? std::min<int64_t>(P, 1024)
-                         : std::clamp<int64_t>(kColBudget / std::max<int64_t>(K, 1), 256, 4096);
-  chunk = std::min(chunk, P);
-  const int64_t numChunks = (P + chunk - 1) / chunk;
-  const int64_t tasks = p.batch * p.groups * numChunks;
+  constexpr bool sameType = std::is_same_v<TIn, TAcc>;
+  const bool direct = sameType && isPointwise;
+  const ColumnPlan plan = planColumns(p.batch, p.groups, P, K, direct, pool.numThreads());
+  std::optional<ShiftedTaps<TAcc>> shifted;
+  if constexpr (sameType && std::is_floating_point_v<TAcc>)
+    if (!direct && ShiftedTaps<TAcc>::applies(g))
+      shifted.emplace(g);
+
+  auto im2col = [&](const TIn *xg, int64_t p0, int64_t p1, TAcc *col, int64_t ld) {
+    if constexpr (sameType && std::is_floating_point_v<TAcc>)
+      if (shifted) {
+        shifted->fill(xg, p.inPerGroup, p0, p1, col, ld);
+        return;
+      }
+    if (direct) { // 1x1 over several images: a plain copy per channel
+      for (int64_t c = 0; c < p.inPerGroup; ++c)
+        std::copy(xg + c * P + p0, xg + c * P + p1, col + c * ld);
+      return;
+    }
+    im2colRows(g, xg, p.inPerGroup, xZero, p0, p1, col, ld);
+  };
+
+  const int64_t tasks = p.groups * plan.imageBlocks * plan.perImage;
   pool.parallelFor(tasks, 1, [&](int64_t begin, int64_t end) {
-    std::vector<TAcc> col;
-    if (!direct)
-      col.resize(static_cast<size_t>(K * chunk));
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t ci = t % numChunks, ng = t / numChunks;
-      const int64_t grp = ng % p.groups, n = ng / p.groups;
-      const int64_t p0 = ci * chunk, p1 = std::min(P, p0 + chunk);
-      const TIn *xg = x + (n * p.inChannels + grp * p.inPerGroup) * g.inSize();
-      TAcc *yg = y + (n * p.outChannels + grp * p.outPerGroup) * P;
-      const TAcc *wg = w + grp * p.outPerGroup * K;
-      const TAcc *B = nullptr;
-      int64_t ldb = 0;
-      if constexpr (std::is_same_v<TIn, TAcc>) {
-        if (direct) {
-          B = xg + p0;
-          ldb = P;
+      const int64_t grp = t % p.groups, rest = t / p.groups;
+      const int64_t ci = rest % plan.perImage, block = rest / plan.perImage;
+      const TAcc *wg = w + grp * Mg * K;
+      const TAcc *bg = bias ? bias + grp * Mg : nullptr;
+      auto xOf = [&](int64_t n) {
+        return x + (n * p.inChannels + grp * p.inPerGroup) * g.inSize();
+      };
+      auto yOf = [&](int64_t n) { return y + (n * p.outChannels + grp * Mg) * P; };
+      if (plan.images == 1) {
+        // One image's columns [p0, p1): the GEMM writes straight into y.
+        const int64_t n = block, p0 = ci * plan.chunk, p1 = std::min(P, p0 + plan.chunk);
+        const TAcc *B;
+        int64_t ldb;
+        if constexpr (sameType) {
+          if (direct) {
+            B = xOf(n) + p0;
+            ldb = P;
+          }
+        }
+        if (!direct) {
+          TAcc *col = threadScratch<TAcc>(static_cast<size_t>(K * (p1 - p0)));
+          im2col(xOf(n), p0, p1, col, p1 - p0);
+          B = col;
+          ldb = p1 - p0;
+        }
+        TAcc *yg = yOf(n);
+        convGemm<TAcc>(Mg, p1 - p0, K, wg, K, B, ldb, yg + p0, P);
+        if (bg)
+          for (int64_t m = 0; m < Mg; ++m)
+            for (int64_t j = p0; j < p1; ++j)
+              yg[m * P + j] += bg[m];
+        continue;
+      }
+      // Several whole images side by side: col is [K, images * P]; the GEMM
+      // result is scattered back per image (NCHW) with the bias.
+      const int64_t n0 = block * plan.images, count = std::min(plan.images, p.batch - n0);
+      const int64_t cols = count * P;
+      TAcc *scratch = threadScratch<TAcc>(static_cast<size_t>((K + Mg) * cols));
+      TAcc *col = scratch, *out = scratch + K * cols;
+      for (int64_t i = 0; i < count; ++i)
+        im2col(xOf(n0 + i), 0, P, col + i * P, cols);
+      convGemm<TAcc>(Mg, cols, K, wg, K, col, cols, out, cols);
+      for (int64_t i = 0; i < count; ++i) {
+        TAcc *yn = yOf(n0 + i);
+        for (int64_t m = 0; m < Mg; ++m) {
+          const TAcc *src = out + m * cols + i * P;
+          TAcc *dst = yn + m * P;
+          if (bg)
+            for (int64_t j = 0; j < P; ++j)
+              dst[j] = src[j] + bg[m];
+          else
+            std::copy(src, src + P, dst);
         }
       }
-      if (!direct) {
-        im2colChunk(g, xg, p.inPerGroup, xZero, p0, p1, col.data());
-        B = col.data();
-        ldb = p1 - p0;
-      }
-      convGemm<TAcc>(p.outPerGroup, p1 - p0, K, wg, K, B, ldb, yg + p0, P);
-      if (bias)
-        for (int64_t m = 0; m < p.outPerGroup; ++m) {
-          const TAcc b = bias[grp * p.outPerGroup + m];
-          TAcc *row = yg + m * P;
-          for (int64_t j = p0; j < p1; ++j)
-            row[j] += b;
-        }
     }
   });
 }

@@ -70,13 +70,89 @@ void forEachWindow(const WindowGeometry &g, Body &&body) {
       }
 }
 
-void runPlanes(ThreadPool &pool, int64_t planes, int64_t workPerPlane,
-               const std::function<void(int64_t)> &fn) {
+template <typename Fn>
+void runPlanes(ThreadPool &pool, int64_t planes, int64_t workPerPlane, const Fn &fn) {
   const int64_t minPlanes = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, workPerPlane));
   pool.parallelFor(planes, minPlanes, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane)
       fn(plane);
   });
+}
+
+/// MaxPool values only (no Indices), one output row at a time: the taps valid
+/// for a whole row are found once, interior columns (every x tap inside the
+/// input) fold the taps as whole strided rows, which the compiler vectorizes,
+/// and only the few border columns take the per-window path. The fold is the
+/// reference's: start from the first valid tap, replace when `v > best`.
+template <typename T>
+void maxPoolPlaneRows(const WindowGeometry &g, const T *xp, T *yp) {
+  const int64_t outW = g.out[2], sx = g.stride[2], dx = g.dilation[2];
+  // Interior columns: ow * sx - pad >= 0 and the last tap < in[2].
+  const int64_t lastTap = (g.kernel[2] - 1) * dx;
+  int64_t owLo = (g.padBegin[2] + sx - 1) / sx;
+  int64_t owHi = g.in[2] - lastTap + g.padBegin[2] - 1 >= 0
+                     ? (g.in[2] - lastTap + g.padBegin[2] - 1) / sx + 1
+                     : 0;
+  owHi = std::clamp<int64_t>(owHi, 0, outW);
+  owLo = std::min(owLo, owHi);
+  for (int64_t od = 0; od < g.out[0]; ++od) {
+    int64_t zLo, zHi;
+    const int64_t z0 = od * g.stride[0] - g.padBegin[0];
+    tapRange(z0, g.dilation[0], g.kernel[0], 0, g.in[0], zLo, zHi);
+    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+      int64_t yLo, yHi;
+      const int64_t y0 = oh * g.stride[1] - g.padBegin[1];
+      tapRange(y0, g.dilation[1], g.kernel[1], 0, g.in[1], yLo, yHi);
+      T *yrow = yp + (od * g.out[1] + oh) * outW;
+      // Border (and, without any valid z/y tap, all) columns: per window.
+      auto window = [&](int64_t ow) {
+        int64_t xLo, xHi;
+        const int64_t x0 = ow * sx - g.padBegin[2];
+        tapRange(x0, dx, g.kernel[2], 0, g.in[2], xLo, xHi);
+        bool found = false;
+        T best = T(0);
+        for (int64_t kz = zLo; kz < zHi; ++kz)
+          for (int64_t ky = yLo; ky < yHi; ++ky) {
+            const T *row = xp + ((z0 + kz * g.dilation[0]) * g.in[1] +
+                                 (y0 + ky * g.dilation[1])) * g.in[2] + x0;
+            for (int64_t kx = xLo; kx < xHi; ++kx) {
+              const T v = row[kx * dx];
+              if (!found || v > best) {
+                best = v;
+                found = true;
+              }
+            }
+          }
+        yrow[ow] = best;
+      };
+      const bool anyRow = zLo < zHi && yLo < yHi;
+      const int64_t lo = anyRow ? owLo : outW, hi = anyRow ? owHi : outW;
+      for (int64_t ow = 0; ow < lo; ++ow)
+        window(ow);
+      if (lo < hi) {
+        bool first = true;
+        for (int64_t kz = zLo; kz < zHi; ++kz)
+          for (int64_t ky = yLo; ky < yHi; ++ky) {
+            const T *row = xp + ((z0 + kz * g.dilation[0]) * g.in[1] +
+                                 (y0 + ky * g.dilation[1])) * g.in[2] - g.padBegin[2];
+            for (int64_t kx = 0; kx < g.kernel[2]; ++kx) {
+              const T *s = row + kx * dx;
+              if (first)
+                for (int64_t ow = lo; ow < hi; ++ow)
+                  yrow[ow] = s[ow * sx];
+              else
+                for (int64_t ow = lo; ow < hi; ++ow) {
+                  const T v = s[ow * sx];
+                  yrow[ow] = v > yrow[ow] ? v : yrow[ow];
+                }
+              first = false;
+            }
+          }
+      }
+      for (int64_t ow = std::max(hi, lo); ow < outW; ++ow)
+        window(ow);
+    }
+  }
 }
 
 void maxPoolKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
@@ -97,6 +173,12 @@ void maxPoolKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
         const T *xd = x.data<T>();
         T *yd = y.mutableData<T>();
         int64_t *id = wantIndices ? indices.mutableData<int64_t>() : nullptr;
+        if (!id) {
+          runPlanes(ctx.pool, planes, outP * g.kernelSize(), [&](int64_t plane) {
+            maxPoolPlaneRows(g, xd + plane * inP, yd + plane * outP);
+          });
+          return;
+        }
         runPlanes(ctx.pool, planes, outP * g.kernelSize(), [&](int64_t plane) {
           const T *xp = xd + plane * inP;
           T *yp = yd + plane * outP;
