@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace ds::rt {
 namespace {
@@ -79,43 +80,64 @@ void runPlanes(ThreadPool &pool, int64_t planes, int64_t workPerPlane, const Fn 
   });
 }
 
-/// MaxPool values only (no Indices), one output row at a time: the taps valid
-/// for a whole row are found once, interior columns (every x tap inside the
-/// input) fold the taps as whole strided rows, which the compiler vectorizes,
-/// and only the few border columns take the per-window path. The fold is the
-/// reference's: start from the first valid tap, replace when `v > best`.
-template <typename T>
-void maxPoolPlaneRows(const WindowGeometry &g, const T *xp, T *yp) {
-  const int64_t outW = g.out[2], sx = g.stride[2], dx = g.dilation[2];
-  // Interior columns: ow * sx - pad >= 0 and the last tap < in[2].
-  const int64_t lastTap = (g.kernel[2] - 1) * dx;
-  int64_t owLo = (g.padBegin[2] + sx - 1) / sx;
-  int64_t owHi = g.in[2] - lastTap + g.padBegin[2] - 1 >= 0
-                     ? (g.in[2] - lastTap + g.padBegin[2] - 1) / sx + 1
-                     : 0;
-  owHi = std::clamp<int64_t>(owHi, 0, outW);
-  owLo = std::min(owLo, owHi);
-  for (int64_t od = 0; od < g.out[0]; ++od) {
-    int64_t zLo, zHi;
-    const int64_t z0 = od * g.stride[0] - g.padBegin[0];
-    tapRange(z0, g.dilation[0], g.kernel[0], 0, g.in[0], zLo, zHi);
-    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
-      int64_t yLo, yHi;
-      const int64_t y0 = oh * g.stride[1] - g.padBegin[1];
-      tapRange(y0, g.dilation[1], g.kernel[1], 0, g.in[1], yLo, yHi);
-      T *yrow = yp + (od * g.out[1] + oh) * outW;
-      // Border (and, without any valid z/y tap, all) columns: per window.
-      auto window = [&](int64_t ow) {
-        int64_t xLo, xHi;
-        const int64_t x0 = ow * sx - g.padBegin[2];
-        tapRange(x0, dx, g.kernel[2], 0, g.in[2], xLo, xHi);
-        bool found = false;
-        T best = T(0);
-        for (int64_t kz = zLo; kz < zHi; ++kz)
-          for (int64_t ky = yLo; ky < yHi; ++ky) {
-            const T *row = xp + ((z0 + kz * g.dilation[0]) * g.in[1] +
-                                 (y0 + ky * g.dilation[1])) * g.in[2] + x0;
-            for (int64_t kx = xLo; kx < xHi; ++kx) {
+/// Valid taps [lo, hi) of the window at each output position along one dim.
+struct TapSpan {
+  int64_t start, lo, hi;
+};
+
+std::vector<TapSpan> tapSpans(const WindowGeometry &g, int d) {
+  std::vector<TapSpan> spans(static_cast<size_t>(g.out[d]));
+  for (int64_t o = 0; o < g.out[d]; ++o) {
+    TapSpan &s = spans[o];
+    s.start = o * g.stride[d] - g.padBegin[d];
+    tapRange(s.start, g.dilation[d], g.kernel[d], 0, g.in[d], s.lo, s.hi);
+  }
+  return spans;
+}
+
+/// MaxPool values only (no Indices). The tap ranges of every output position
+/// are computed once per call (no divisions per window); per output row, the
+/// offsets of the taps valid for the whole row are listed once, and interior
+/// columns (all x taps inside the input) fold them in a register. The fold is
+/// the reference's: start from the first valid tap, replace when `v > best`.
+class MaxPoolRows {
+public:
+  explicit MaxPoolRows(const WindowGeometry &g)
+      : g_(g), zs_(tapSpans(g, 0)), ys_(tapSpans(g, 1)), xs_(tapSpans(g, 2)) {
+    owLo_ = g.out[2];
+    owHi_ = g.out[2];
+    for (int64_t ow = 0; ow < g.out[2]; ++ow)
+      if (xs_[ow].lo == 0 && xs_[ow].hi == g.kernel[2] && xs_[ow].start >= 0) {
+        owLo_ = std::min(owLo_, ow);
+        owHi_ = ow + 1;
+      }
+    if (owLo_ == g.out[2])
+      owLo_ = owHi_ = 0;
+  }
+
+  template <typename T> void plane(const T *xp, T *yp) const {
+    const WindowGeometry &g = g_;
+    const int64_t outW = g.out[2], sx = g.stride[2], dx = g.dilation[2];
+    std::vector<int64_t> &offsets = offsetScratch();
+    offsets.resize(static_cast<size_t>(g.kernelSize()));
+    for (int64_t od = 0; od < g.out[0]; ++od) {
+      const TapSpan &z = zs_[od];
+      for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        const TapSpan &y = ys_[oh];
+        T *yrow = yp + (od * g.out[1] + oh) * outW;
+        // Row offsets (relative to plane start + x0) of the valid z/y taps.
+        int64_t rows = 0;
+        for (int64_t kz = z.lo; kz < z.hi; ++kz)
+          for (int64_t ky = y.lo; ky < y.hi; ++ky)
+            offsets[rows++] = ((z.start + kz * g.dilation[0]) * g.in[1] +
+                               (y.start + ky * g.dilation[1])) * g.in[2];
+        auto window = [&](int64_t ow) { // border columns
+          const TapSpan &x = xs_[ow];
+          bool found = false;
+          T best = T(0);
+          for (int64_t r = 0; r < rows; ++r) {
+            const T *row = xp + offsets[r] + x.start;
+            for (int64_t kx = x.lo; kx < x.hi; ++kx) {
               const T v = row[kx * dx];
               if (!found || v > best) {
                 best = v;
@@ -123,37 +145,39 @@ void maxPoolPlaneRows(const WindowGeometry &g, const T *xp, T *yp) {
               }
             }
           }
-        yrow[ow] = best;
-      };
-      const bool anyRow = zLo < zHi && yLo < yHi;
-      const int64_t lo = anyRow ? owLo : outW, hi = anyRow ? owHi : outW;
-      for (int64_t ow = 0; ow < lo; ++ow)
-        window(ow);
-      if (lo < hi) {
-        bool first = true;
-        for (int64_t kz = zLo; kz < zHi; ++kz)
-          for (int64_t ky = yLo; ky < yHi; ++ky) {
-            const T *row = xp + ((z0 + kz * g.dilation[0]) * g.in[1] +
-                                 (y0 + ky * g.dilation[1])) * g.in[2] - g.padBegin[2];
-            for (int64_t kx = 0; kx < g.kernel[2]; ++kx) {
-              const T *s = row + kx * dx;
-              if (first)
-                for (int64_t ow = lo; ow < hi; ++ow)
-                  yrow[ow] = s[ow * sx];
-              else
-                for (int64_t ow = lo; ow < hi; ++ow) {
-                  const T v = s[ow * sx];
-                  yrow[ow] = v > yrow[ow] ? v : yrow[ow];
-                }
-              first = false;
+          yrow[ow] = best;
+        };
+        const int64_t lo = rows ? owLo_ : outW, hi = rows ? owHi_ : outW;
+        for (int64_t ow = 0; ow < lo; ++ow)
+          window(ow);
+        const int64_t kw = g.kernel[2];
+        for (int64_t ow = lo; ow < hi; ++ow) {
+          const T *base = xp + ow * sx - g.padBegin[2];
+          T best = base[offsets[0]];
+          for (int64_t r = 0; r < rows; ++r) {
+            const T *row = base + offsets[r];
+            for (int64_t kx = r == 0 ? 1 : 0; kx < kw; ++kx) {
+              const T v = row[kx * dx];
+              best = v > best ? v : best;
             }
           }
+          yrow[ow] = best;
+        }
+        for (int64_t ow = hi; ow < outW; ++ow)
+          window(ow);
       }
-      for (int64_t ow = std::max(hi, lo); ow < outW; ++ow)
-        window(ow);
     }
   }
-}
+
+private:
+  static std::vector<int64_t> &offsetScratch() {
+    static thread_local std::vector<int64_t> offsets;
+    return offsets;
+  }
+  WindowGeometry g_;
+  std::vector<TapSpan> zs_, ys_, xs_;
+  int64_t owLo_ = 0, owHi_ = 0; // interior output columns
+};
 
 void maxPoolKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
                    std::vector<Tensor> &outputs) {
@@ -174,8 +198,9 @@ void maxPoolKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
         T *yd = y.mutableData<T>();
         int64_t *id = wantIndices ? indices.mutableData<int64_t>() : nullptr;
         if (!id) {
+          const MaxPoolRows rows(g);
           runPlanes(ctx.pool, planes, outP * g.kernelSize(), [&](int64_t plane) {
-            maxPoolPlaneRows(g, xd + plane * inP, yd + plane * outP);
+            rows.plane(xd + plane * inP, yd + plane * outP);
           });
           return;
         }
