@@ -2,10 +2,52 @@
 #include "ds/runtime/ThreadPool.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <string>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace ds::rt {
+namespace {
+// Kernels issue parallelFor calls back to back (one or more per node), and a
+// futex sleep/wake round trip costs tens of microseconds, more than many
+// small kernels take. So workers spin this long for the next job, and the
+// caller this long for the last chunk, before blocking on the condition
+// variables. generation_ and finished_ are written under the mutex and read
+// by the spinners through std::atomic_ref (every access goes through one).
+constexpr auto kSpinFor = std::chrono::microseconds(100);
+
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+/// Spins until pred() or kSpinFor has passed; returns pred().
+template <typename Pred> bool spinUntil(Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpinFor;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (pred())
+        return true;
+      cpuRelax();
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      return pred();
+  }
+}
+
+template <typename T> T loadAcquire(T &value) {
+  return std::atomic_ref<T>(value).load(std::memory_order_acquire);
+}
+template <typename T> void storeRelease(T &value, T v) {
+  std::atomic_ref<T>(value).store(v, std::memory_order_release);
+}
+} // namespace
 
 ThreadPool::ThreadPool(unsigned numThreads) {
   if (numThreads == 0)
@@ -35,11 +77,12 @@ ThreadPool &ThreadPool::global() {
 void ThreadPool::workerLoop() {
   uint64_t seen = 0;
   for (;;) {
+    spinUntil([&] { return loadAcquire(generation_) != seen; });
     std::unique_lock<std::mutex> lock(mutex_);
-    wake_.wait(lock, [&] { return stop_ || (job_ && generation_ != seen); });
+    wake_.wait(lock, [&] { return stop_ || (job_ && loadAcquire(generation_) != seen); });
     if (stop_)
       return;
-    seen = generation_;
+    seen = loadAcquire(generation_);
     while (job_ && nextChunk_ < numChunks_) {
       int64_t c = nextChunk_++;
       auto *job = job_;
@@ -53,7 +96,9 @@ void ThreadPool::workerLoop() {
           error_ = std::current_exception();
       }
       lock.lock();
-      if (++finished_ == numChunks_)
+      const int64_t finished = loadAcquire(finished_) + 1;
+      storeRelease(finished_, finished);
+      if (finished == numChunks_)
         done_.notify_all();
     }
   }
@@ -77,9 +122,9 @@ void ThreadPool::parallelFor(int64_t n, int64_t minChunk,
   chunk_ = chunk;
   numChunks_ = (n + chunk - 1) / chunk;
   nextChunk_ = 0;
-  finished_ = 0;
+  storeRelease(finished_, int64_t{0});
   error_ = nullptr;
-  ++generation_;
+  storeRelease(generation_, loadAcquire(generation_) + 1);
   wake_.notify_all();
   // The caller works too.
   while (nextChunk_ < numChunks_) {
@@ -94,9 +139,15 @@ void ThreadPool::parallelFor(int64_t n, int64_t minChunk,
         error_ = std::current_exception();
     }
     lock.lock();
-    ++finished_;
+    storeRelease(finished_, loadAcquire(finished_) + 1);
   }
-  done_.wait(lock, [&] { return finished_ == numChunks_; });
+  const int64_t numChunks = numChunks_;
+  if (loadAcquire(finished_) != numChunks) {
+    lock.unlock();
+    spinUntil([&] { return loadAcquire(finished_) == numChunks; });
+    lock.lock();
+  }
+  done_.wait(lock, [&] { return loadAcquire(finished_) == numChunks_; });
   job_ = nullptr;
   std::exception_ptr err = error_;
   error_ = nullptr;
