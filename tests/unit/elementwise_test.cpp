@@ -240,6 +240,11 @@ TEST(ElementwiseUnary, Float32ExpSigmoidTanhAreWithinAFewUlp) {
   EXPECT_EQ(t[1], -1.0f);
   EXPECT_TRUE(std::isnan(t[2]));
   EXPECT_EQ(t[4], -1.0f);
+  auto sg = values<float>(run1("sigmoid", {special}));
+  EXPECT_EQ(sg[0], 1.0f);
+  EXPECT_EQ(sg[1], 0.0f);
+  EXPECT_TRUE(std::isnan(sg[2]));
+  EXPECT_EQ(sg[4], 0.0f);
   EXPECT_EQ(std::fabs(std::exp(-1e-40f) - values<float>(run1("exp", {scalar(-1e-40f)}))[0]), 0);
   // Subnormal results are still produced (rounded twice, so within one subnormal ulp).
   float sub = values<float>(run1("exp", {scalar(-100.0f)}))[0];

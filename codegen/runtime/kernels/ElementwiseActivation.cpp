@@ -41,6 +41,46 @@ template <typename T> T sigmoid(T x) {
   }
 }
 
+// The library is built for baseline x86-64, where the vector exp of
+// ElementwiseFastMath.h runs 4 lanes wide; the float32 Sigmoid and Tanh loops
+// (SwiGLU gates, GELU-tanh) are also cloned for AVX2 and AVX-512 and picked at
+// load time. One clone serves a whole call, so bits still do not depend on
+// the thread count.
+#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
+#define DS_FLOAT_LOOP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define DS_FLOAT_LOOP_CLONES
+#endif
+
+DS_FLOAT_LOOP_CLONES void sigmoidRowF32(const float *in, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = fastSigmoid(in[i]);
+}
+
+DS_FLOAT_LOOP_CLONES void tanhRowF32(const float *in, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = fastTanh(in[i]);
+}
+
+/// Float32 through `row` (a cloned loop), other float types through runUnary.
+template <typename Op>
+void runFloatUnary(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs,
+                   const char *opName, void (*row)(const float *, float *, int64_t),
+                   const Op &op) {
+  checkInputCount(inputs, 1, 1, opName);
+  const Tensor &x = inputs[0];
+  if (x.dtype() != DType::F32) {
+    runUnary<DS_FLOAT_TYPES>(ctx, inputs, outputs, opName, kTranscendental, op);
+    return;
+  }
+  Tensor out(x.dtype(), x.shape());
+  const float *src = x.data<float>();
+  float *dst = out.mutableData<float>();
+  parallelElements(ctx.pool, x.numel(), kTranscendental,
+                   [&](int64_t begin, int64_t end) { row(src + begin, dst + begin, end - begin); });
+  outputs.push_back(std::move(out));
+}
+
 template <typename T> T tanhOf(T x) {
   if constexpr (std::is_same_v<T, float>)
     return fastTanh(x);
@@ -59,13 +99,12 @@ void reluKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor>
 }
 
 void sigmoidKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs) {
-  runUnary<DS_FLOAT_TYPES>(ctx, inputs, outputs, "Sigmoid", kTranscendental,
-                           [](auto x) { return sigmoid(x); });
+  runFloatUnary(ctx, inputs, outputs, "Sigmoid", &sigmoidRowF32,
+                [](auto x) { return sigmoid(x); });
 }
 
 void tanhKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs) {
-  runUnary<DS_FLOAT_TYPES>(ctx, inputs, outputs, "Tanh", kTranscendental,
-                           [](auto x) { return tanhOf(x); });
+  runFloatUnary(ctx, inputs, outputs, "Tanh", &tanhRowF32, [](auto x) { return tanhOf(x); });
 }
 
 void softplusKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs) {
