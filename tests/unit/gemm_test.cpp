@@ -115,6 +115,18 @@ TEST(GemmF32, MatchesNaiveLoopForOddShapesAndAllOptions) {
     }
 }
 
+TEST(GemmF32, EveryRowRemainderOfThePackedAPanel) {
+  // Row-major A is packed with 8- and 4-row block transposes plus a scalar
+  // ragged edge: cover every panel remainder, K not a multiple of 8, and lda > K.
+  uint32_t seed = 100;
+  for (GemmIsa isa : supportedIsas())
+    for (int64_t M = 2; M <= 26; ++M)
+      for (int64_t K : {3, 8, 21, 300}) {
+        checkGemm(isa, {M, 40, K, false, false, 1.0f, 0.0f, 1}, nullptr, ++seed);
+        checkGemm(isa, {M, 33, K, false, true, 0.5f, 1.0f, 0}, nullptr, ++seed);
+      }
+}
+
 TEST(GemmF32, LargeParallelProductIsCorrect) {
   ThreadPool pool(4);
   for (GemmIsa isa : supportedIsas()) {

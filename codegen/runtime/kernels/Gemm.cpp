@@ -168,8 +168,16 @@ void packB(const Problem &p, const MicroKernelFamily &family, int64_t p0, int64_
 
 /// Packs op(A)[i0 : i0+rows, p0 : p0+kc] as kc steps of MR floats. Rows past
 /// `rows` are left unset: the micro-kernel for `rows` never reads them.
-void packA(const Problem &p, int mr, int64_t i0, int64_t rows, int64_t p0, int64_t kc,
-           float *dst) {
+void packA(const Problem &p, const MicroKernelFamily &family, int64_t i0, int64_t rows,
+           int64_t p0, int64_t kc, float *dst) {
+  const int mr = family.mr;
+  if (!p.transA && family.packTransposed) {
+    // Row-major A to k-major panels is the same block transpose as packing a
+    // transposed B (it also zero-fills rows past `rows`, which is harmless);
+    // the scalar loop below costs about as much as the products when N is small.
+    family.packTransposed(p.A + i0 * p.lda + p0, p.lda, rows, kc, mr, dst);
+    return;
+  }
   if (p.transA) {
     const float *src = p.A + p0 * p.lda + i0;
     for (int64_t k = 0; k < kc; ++k, src += p.lda)
@@ -228,7 +236,7 @@ void runTile(const Problem &p, const MicroKernelFamily &family, int64_t m0, int6
     }
     for (int64_t i0 = m0; i0 < m1; i0 += mr) {
       int64_t rows = std::min<int64_t>(mr, m1 - i0);
-      packA(p, mr, i0, rows, p0, kc, aPacked);
+      packA(p, family, i0, rows, p0, kc, aPacked);
       gemm_detail::MicroKernelFn kernel = family.byRows[rows];
       for (int64_t j0 = n0; j0 < n1; j0 += nr) {
         int64_t width = std::min<int64_t>(nr, n1 - j0);

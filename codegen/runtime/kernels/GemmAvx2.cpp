@@ -159,6 +159,25 @@ __attribute__((target("avx2,fma"))) inline void transpose8x8(const float *src, i
   _mm256_storeu_ps(dst + 7 * nr, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
+/// Transposes the 4 x 8 block at src (row stride ld): 8 rows of 4 at dst.
+__attribute__((target("avx2,fma"))) inline void transpose4x8(const float *src, int64_t ld,
+                                                             float *dst, int64_t nr) {
+  __m128 a0 = _mm_loadu_ps(src + 0 * ld), a1 = _mm_loadu_ps(src + 1 * ld);
+  __m128 a2 = _mm_loadu_ps(src + 2 * ld), a3 = _mm_loadu_ps(src + 3 * ld);
+  __m128 b0 = _mm_loadu_ps(src + 0 * ld + 4), b1 = _mm_loadu_ps(src + 1 * ld + 4);
+  __m128 b2 = _mm_loadu_ps(src + 2 * ld + 4), b3 = _mm_loadu_ps(src + 3 * ld + 4);
+  _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
+  _MM_TRANSPOSE4_PS(b0, b1, b2, b3);
+  _mm_storeu_ps(dst + 0 * nr, a0);
+  _mm_storeu_ps(dst + 1 * nr, a1);
+  _mm_storeu_ps(dst + 2 * nr, a2);
+  _mm_storeu_ps(dst + 3 * nr, a3);
+  _mm_storeu_ps(dst + 4 * nr, b0);
+  _mm_storeu_ps(dst + 5 * nr, b1);
+  _mm_storeu_ps(dst + 6 * nr, b2);
+  _mm_storeu_ps(dst + 7 * nr, b3);
+}
+
 template <int... Rows>
 MicroKernelFamily makeFamily(std::integer_sequence<int, Rows...>) {
   MicroKernelFamily family;
@@ -176,10 +195,14 @@ MicroKernelFamily makeFamily(std::integer_sequence<int, Rows...>) {
 __attribute__((target("avx2,fma"))) void packTransposedAvx(const float *src, int64_t ld,
                                                             int64_t width, int64_t kc, int nr,
                                                             float *dst) {
-  const int64_t fullJ = width / 8 * 8, fullK = kc / 8 * 8;
-  for (int64_t k = 0; k < fullK; k += 8)
-    for (int64_t j = 0; j < fullJ; j += 8)
+  const int64_t fullK = kc / 8 * 8;
+  const int64_t j8 = width / 8 * 8, fullJ = width - j8 >= 4 ? j8 + 4 : j8;
+  for (int64_t k = 0; k < fullK; k += 8) {
+    for (int64_t j = 0; j < j8; j += 8)
       transpose8x8(src + j * ld + k, ld, dst + k * nr + j, nr);
+    if (fullJ > j8)
+      transpose4x8(src + j8 * ld + k, ld, dst + k * nr + j8, nr);
+  }
   // Ragged edges and the zero padding, element by element.
   for (int64_t k = 0; k < kc; ++k) {
     float *d = dst + k * nr;
