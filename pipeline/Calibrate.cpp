@@ -13,6 +13,9 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include "codegen/runtime/kernels/Gemm.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -57,6 +60,21 @@ private:
   std::vector<float> min_, max_;
 };
 
+/// sum += X^T X for X = t viewed as [rows, K] (the GEMM kernel, K x K float).
+void accumulateHessian(std::pair<rt::Tensor, int64_t> &sum, const rt::Tensor &t) {
+  int64_t k = t.shape().back(), rows = t.numel() / k;
+  if (sum.first.isAbsent())
+    sum.first = rt::Tensor(rt::DType::F32, {k, k});
+  if (sum.first.dim(0) != k)
+    return;
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (!std::isfinite(t.data<float>()[i]))
+      return; // a NaN would poison every entry
+  rt::gemmF32(/*transA=*/true, false, k, k, rows, 1.0f, t.data<float>(), k, t.data<float>(), k, 1.0f,
+              sum.first.mutableData<float>(), k, {}, nullptr);
+  sum.second += rows;
+}
+
 } // namespace
 
 /// Runs the model over the calibration set (no cache).
@@ -71,7 +89,7 @@ CalibrationResult calibrate(const exec::ReferenceExecutor &fp32, const std::stri
     throw ToolError(e.what());
   }
   std::string why;
-  if (!options.cachePath.empty())
+  if (!options.cachePath.empty() && !options.hessians)
     if (auto cached = readCalibrationCache(options.cachePath, options.modelSha256, options.method, why))
       return *cached;
   if (calibPath.empty())
@@ -96,6 +114,7 @@ static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::str
   std::map<std::string, std::unique_ptr<calib::Observer>> observers;
   calib::Method method = calib::parseMethod(options.method);
   std::map<std::string, ChannelObserver> channels; // MatMul/Gemm candidates
+  std::map<std::string, std::pair<rt::Tensor, int64_t>> hessians; // sum of X^T X, rows
   std::map<mlir::Operation *, std::vector<std::pair<unsigned, std::string>>> byProducer;
   std::map<unsigned, std::vector<std::string>> byInput;
   for (mlir::Operation *op : fp32.stepOps()) {
@@ -129,8 +148,11 @@ static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::str
       if (t.dtype() != rt::DType::F32)
         return;
       observers[node]->observe(t);
-      if (auto it = channels.find(node); it != channels.end())
+      if (auto it = channels.find(node); it != channels.end()) {
         it->second.observe(t);
+        if (options.hessians && t.rank() >= 1 && t.numel() > 0)
+          accumulateHessian(hessians[node], t);
+      }
     };
     for (auto &[index, nodes] : byInput)
       for (const auto &node : nodes)
@@ -156,6 +178,14 @@ static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::str
   for (auto &[node, observer] : channels)
     if (!observer.min().empty() && result.ranges.count(node))
       result.channelRanges[node] = {observer.min(), observer.max()};
+  for (auto &[node, sum] : hessians)
+    if (sum.second > 0) {
+      rt::Tensor h = sum.first;
+      float *d = h.mutableData<float>();
+      for (int64_t i = 0; i < h.numel(); ++i)
+        d[i] /= static_cast<float>(sum.second);
+      result.hessians[node] = h;
+    }
   return result;
 }
 
@@ -168,6 +198,14 @@ void annotateRanges(mlir::ModuleOp module, const CalibrationResult &result) {
     auto it = result.ranges.find(node);
     if (it != result.ranges.end())
       op->setAttr(quant::kActRangeAttr, b.getDenseF32ArrayAttr({it->second.first, it->second.second}));
+    if (auto h = result.hessians.find(node); h != result.hessians.end()) {
+      auto type = mlir::RankedTensorType::get(h->second.shape(), b.getF32Type());
+      llvm::ArrayRef<char> bytes(static_cast<const char *>(h->second.rawData()), h->second.byteSize());
+      op->setAttr(quant::kActHessianAttr,
+                  mlir::DenseResourceElementsAttr::get(
+                      type, node + ".hessian",
+                      mlir::HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64)));
+    }
     auto ch = result.channelRanges.find(node);
     if (ch != result.channelRanges.end()) {
       op->setAttr(quant::kActChannelMinAttr, b.getDenseF32ArrayAttr(ch->second.first));

@@ -27,6 +27,7 @@ struct CalibrationOptions {
   std::string method = "minmax"; // minmax | percentile | entropy | mse
   double percentile = 99.99;
   bool skipNonFinite = false;    // else a NaN/Inf sample is an error naming it
+  bool hessians = false;         // also X^T X of MatMul/Gemm inputs (GPTQ)
   std::string cachePath;         // empty: no cache
   std::string modelSha256;
 };
@@ -35,6 +36,9 @@ struct CalibrationResult {
   std::map<std::string, std::pair<float, float>> ranges; // node -> [min, max]
   /// node -> per-channel (last axis) min and max, for MatMul/Gemm inputs.
   std::map<std::string, std::pair<std::vector<float>, std::vector<float>>> channelRanges;
+  /// node -> X^T X / rows [K, K] of MatMul/Gemm inputs (with options.hessians;
+  /// not kept in the cache file).
+  std::map<std::string, rt::Tensor> hessians;
   int64_t samples = 0, skippedNonFinite = 0;
   std::string source;
   bool fromCache = false;

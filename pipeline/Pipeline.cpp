@@ -160,12 +160,18 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
     throw ToolError("no output directory; pass -o OUT");
   bool int8 = o.precision == "int8";
   bool staticQuant = int8 && o.quantMode == "static";
-  if (int8 && o.quantMode != "static" && o.quantMode != "dynamic")
-    throw ToolError("--quant-mode '" + o.quantMode + "' is not one of: static, dynamic");
+  if (int8 && o.quantMode != "static" && o.quantMode != "dynamic" && o.quantMode != "dynamic-per-token")
+    throw ToolError("--quant-mode '" + o.quantMode + "' is not one of: static, dynamic, dynamic-per-token");
   if (o.calib.empty() && o.eval.empty() && !stopEarly)
     throw ToolError("no data to verify the artifact with: pass --eval DIR (or --calib DIR)");
 
-  bool calibrating = staticQuant && (!o.calib.empty() || !o.calibCache.empty());
+  // Static INT8 needs activation ranges; SmoothQuant needs per-channel ones in any mode.
+  bool gptq = int8 && o.weightRounding == "gptq";
+  if (gptq && o.calib.empty())
+    throw ToolError("--weight-rounding gptq needs --calib data (its Hessians are not kept in the "
+                    "calibration cache)");
+  bool calibrating = (staticQuant || (int8 && (o.smoothquantAlpha > 0 || gptq))) &&
+                     (!o.calib.empty() || !o.calibCache.empty());
   int laterPhases = int8 ? 1 + (calibrating ? 1 : 0) : 0; // quantize (+ calibrate)
   PhaseLog phases(log, stopEarly ? (o.stopAfter == "optimize" ? 2 : 2 + laterPhases) : 5 + laterPhases);
   auto printIr = [&](mlir::ModuleOp module) {
@@ -235,6 +241,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
       qopts.autoFp32.assign(autoFp32.begin(), autoFp32.end());
       qopts.autoFp32Threshold = o.autoFp32Threshold;
       qopts.smoothquantAlpha = o.smoothquantAlpha;
+      qopts.weightRounding = o.weightRounding;
       pm.addNestedPass<mlir::func::FuncOp>(quant::createQuantInt8Pass(qopts));
       pm.addPass(mlir::createCanonicalizerPass());
     }, "quantize");
@@ -248,6 +255,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
       copts.method = o.calibMethod;
       copts.percentile = o.percentile;
       copts.skipNonFinite = o.calibSkipNonFinite;
+      copts.hessians = gptq;
       copts.cachePath = o.calibCache;
       copts.modelSha256 = modelSha;
       CalibrationResult calibration = calibrate(reference, o.calib, copts, log);

@@ -33,6 +33,7 @@ struct OptimizeOptions {
   std::optional<double> maxDropPercent;      // --max-drop
   std::vector<std::string> keepFp32;         // node-name globs
   double smoothquantAlpha = 0.0;             // 0: off
+  std::string weightRounding = "rtn";        // rtn | gptq
   /// > 0: layers whose INT8 output error (relative L2 vs FP32) exceeds this
   /// are re-quantized in FP32 (one round).
   double autoFp32Threshold = 0.0;

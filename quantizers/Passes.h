@@ -19,6 +19,8 @@ inline constexpr const char *kActRangeAttr = "ds.act_range";
 /// Per-channel (last axis) min / max of a MatMul/Gemm activation, for SmoothQuant.
 inline constexpr const char *kActChannelMinAttr = "ds.act_channel_min";
 inline constexpr const char *kActChannelMaxAttr = "ds.act_channel_max";
+/// X^T X / rows of a MatMul/Gemm activation ([K, K] float, dense_resource), for GPTQ.
+inline constexpr const char *kActHessianAttr = "ds.act_hessian";
 /// On a quantized op: the node name of the last FP32 op it replaced (the one
 /// whose result it now computes, after folding a bias Add or a Relu).
 inline constexpr const char *kReplacesAttr = "ds.replaces";

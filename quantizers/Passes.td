@@ -10,8 +10,9 @@ def QuantInt8Pass : Pass<"ds-quant-int8", "mlir::func::FuncOp"> {
     Weights become symmetric per-output-channel int8 constants (round half to
     even, [-127, 127]); activations are quantized per tensor to uint8 with the
     range calibration left on the op as `ds.act_range = array<f32: min, max>`
-    (mode=static), or per call (mode=dynamic, MatMul/Gemm only, as ONNX Runtime's
-    dynamic quantization). MatMul + Add of a constant bias and a following Relu
+    (mode=static), or per call (mode=dynamic, as ONNX Runtime's dynamic
+    quantization; mode=dynamic-per-token gives MatMul/Gemm one range per row of
+    the activation, `x_granularity = "row"`). MatMul + Add of a constant bias and a following Relu
     fold into the quantized op.
 
     With smoothquant-alpha > 0 (SmoothQuant, Xiao et al. 2023), a MatMul/Gemm
@@ -20,6 +21,10 @@ def QuantInt8Pass : Pass<"ds-quant-int8", "mlir::func::FuncOp"> {
     W' = diag(s) W and a ds.mul by 1/s before the quantized op, whose range is
     recomputed from the per-channel ranges divided by s.
 
+    With weight-rounding=gptq, MatMul/Gemm weights whose op carries the
+    calibration Hessian (ds.act_hessian = X^T X / rows, [K, K]) are rounded by
+    GPTQ with the same per-channel scales (see Gptq.h).
+
     An op stays FP32, and is tagged `ds.fp32_reason = "..."` for the report, when
     its node name matches a `keep-fp32` glob, when static mode has no range for
     it, when its weights are not a float constant, or when its attributes are
@@ -27,13 +32,16 @@ def QuantInt8Pass : Pass<"ds-quant-int8", "mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"mode", "mode", "std::string", "\"static\"",
-           "static (calibrated activation ranges) or dynamic (per-call ranges)">,
+           "static (calibrated activation ranges), dynamic (per-call ranges) or "
+           "dynamic-per-token (MatMul/Gemm: one range per activation row)">,
     ListOption<"keepFp32", "keep-fp32", "std::string",
                "node-name glob patterns to keep in FP32">,
     ListOption<"autoFp32", "auto-fp32", "std::string",
                "exact node names to keep in FP32 because their INT8 error was too high">,
     Option<"autoFp32Threshold", "auto-fp32-threshold", "double", "0.0",
            "the threshold that selected auto-fp32 (for the reason text)">,
+    Option<"weightRounding", "weight-rounding", "std::string", "\"rtn\"",
+           "rtn (round to nearest) or gptq (MatMul/Gemm with a ds.act_hessian)">,
     Option<"smoothquantAlpha", "smoothquant-alpha", "double", "0.0",
            "SmoothQuant migration strength in (0, 1]; 0 = off (static MatMul/Gemm with "
            "per-channel calibration ranges only)">,

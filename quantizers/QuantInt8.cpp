@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/ConstantUtils.h"
+#include "executor/ReferenceExecutor.h"
+#include "quantizers/Gptq.h"
 #include "quantizers/Int8Scheme.h"
 #include "quantizers/Passes.h"
 
@@ -177,9 +179,14 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
   using QuantInt8PassBase::QuantInt8PassBase;
 
   void runOnOperation() override {
-    if (mode != "static" && mode != "dynamic") {
-      getOperation().emitError() << "ds-quant-int8: mode must be static or dynamic, got '" << mode
-                                 << "'";
+    if (weightRounding != "rtn" && weightRounding != "gptq") {
+      getOperation().emitError() << "ds-quant-int8: weight-rounding must be rtn or gptq, got '"
+                                 << weightRounding << "'";
+      return signalPassFailure();
+    }
+    if (mode != "static" && mode != "dynamic" && mode != "dynamic-per-token") {
+      getOperation().emitError() << "ds-quant-int8: mode must be static, dynamic or "
+                                    "dynamic-per-token, got '" << mode << "'";
       return signalPassFailure();
     }
     std::vector<llvm::GlobPattern> keep;
@@ -208,6 +215,7 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
       op->removeAttr(kActRangeAttr);
       op->removeAttr(kActQParamsAttr);
       op->removeAttr(kActChannelMinAttr);
+      op->removeAttr(kActHessianAttr);
       op->removeAttr(kActChannelMaxAttr);
       return success();
     };
@@ -222,23 +230,26 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
       return keepAsFp32(plan.declined);
 
     ActivationParams act;
-    bool dynamic = mode == "dynamic";
+    bool perToken = mode == "dynamic-per-token";
+    bool dynamic = mode == "dynamic" || perToken;
     std::optional<rt::Tensor> inverseSmoothing; // [K]: x is multiplied by it first
     auto qparams = op->getAttrOfType<DenseF32ArrayAttr>(kActQParamsAttr);
+    auto range = op->getAttrOfType<DenseF32ArrayAttr>(kActRangeAttr);
+    float lo = range && range.size() == 2 ? range[0] : 0.0f, hi = range && range.size() == 2 ? range[1] : 0.0f;
+    // SmoothQuant needs the per-channel ranges of a calibration run; it applies
+    // to dynamic modes too (the smoothed activation is then ranged per call).
+    auto chMin = op->getAttrOfType<DenseF32ArrayAttr>(kActChannelMinAttr);
+    auto chMax = op->getAttrOfType<DenseF32ArrayAttr>(kActChannelMaxAttr);
+    if (smoothquantAlpha > 0 && !qparams && plan.quantOp == std::string("ds.quant_matmul") && chMin &&
+        chMax && chMin.size() == plan.weights.dim(0) && chMax.size() == chMin.size())
+      inverseSmoothing = smoothWeights(plan.weights, chMin.asArrayRef(), chMax.asArrayRef(),
+                                       static_cast<float>(smoothquantAlpha), lo, hi);
     if (!dynamic && qparams && qparams.size() == 2) {
       act.scale = qparams[0]; // the model's own Q/DQ parameters, kept as they are
       act.zeroPoint = static_cast<int64_t>(qparams[1]);
     } else if (!dynamic) {
-      auto range = op->getAttrOfType<DenseF32ArrayAttr>(kActRangeAttr);
       if (!range || range.size() != 2)
         return keepAsFp32("no calibration range for its input");
-      float lo = range[0], hi = range[1];
-      auto chMin = op->getAttrOfType<DenseF32ArrayAttr>(kActChannelMinAttr);
-      auto chMax = op->getAttrOfType<DenseF32ArrayAttr>(kActChannelMaxAttr);
-      if (smoothquantAlpha > 0 && plan.quantOp == std::string("ds.quant_matmul") && chMin && chMax &&
-          chMin.size() == plan.weights.dim(0) && chMax.size() == chMin.size())
-        inverseSmoothing = smoothWeights(plan.weights, chMin.asArrayRef(), chMax.asArrayRef(),
-                                         static_cast<float>(smoothquantAlpha), lo, hi);
       try {
         act = uint8Asymmetric(lo, hi);
       } catch (const rt::Error &e) {
@@ -249,8 +260,23 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
     QuantizedWeights qw;
     try {
       qw = quantizeSymmetricPerChannel(plan.weights, plan.channelAxis);
+      auto hessian = op->getAttrOfType<ElementsAttr>(kActHessianAttr);
+      if (weightRounding == "gptq" && hessian && plan.quantOp == std::string("ds.quant_matmul")) {
+        rt::Tensor h = exec::tensorFromElementsAttr(hessian);
+        if (inverseSmoothing) { // x' = x / s: H' = diag(1/s) H diag(1/s)
+          h = h.clone();
+          const float *inv = inverseSmoothing->data<float>();
+          int64_t k = h.dim(0);
+          for (int64_t i = 0; i < k; ++i)
+            for (int64_t j = 0; j < k; ++j)
+              h.mutableData<float>()[i * k + j] *= inv[i] * inv[j];
+        }
+        qw.values = gptqQuantize(plan.weights, qw.scales, h);
+      }
     } catch (const rt::Error &e) {
       return keepAsFp32(std::string("weights: ") + e.what());
+    } catch (const exec::ExecutionError &e) {
+      return keepAsFp32(std::string("calibration Hessian: ") + e.what());
     }
     if (plan.weightScaleFactor != 1.0f)
       for (int64_t i = 0; i < qw.scales.numel(); ++i)
@@ -306,6 +332,8 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
       state.addAttribute("x_zero_point", builder.getI64IntegerAttr(act.zeroPoint));
     }
     state.addAttribute("activation", builder.getStringAttr(activation));
+    if (perToken && plan.quantOp == std::string("ds.quant_matmul"))
+      state.addAttribute("x_granularity", builder.getStringAttr("row"));
     // The FP32 op whose value this one now computes (the report compares them).
     if (std::string replaced = nodeName(last); !replaced.empty())
       state.addAttribute(kReplacesAttr, builder.getStringAttr(replaced));

@@ -33,7 +33,8 @@ int main(int argc, char **argv) {
   app.add_option("-o,--output", o.outDir, "write the artifact to OUT/<profile>/");
   app.add_option("--profile", o.profile, "hardware profile")->capture_default_str();
   app.add_option("--precision", o.precision, "fp32 or int8")->capture_default_str();
-  app.add_option("--quant-mode", o.quantMode, "int8 activations: static (calibrated) or dynamic")
+  app.add_option("--quant-mode", o.quantMode,
+                 "int8 activations: static (calibrated), dynamic, or dynamic-per-token")
       ->capture_default_str();
   app.add_option("--calib", o.calib, "calibration data: .npz/.npy file or directory");
   app.add_option("--calib-method", o.calibMethod, "minmax, percentile, entropy or mse")
@@ -50,6 +51,10 @@ int main(int argc, char **argv) {
   app.add_option("--smoothquant-alpha", o.smoothquantAlpha,
                  "SmoothQuant strength for MatMul/Gemm activations, 0 (off) to 1")
       ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--weight-rounding", o.weightRounding,
+                 "int8 weight rounding: rtn (nearest) or gptq (calibration-Hessian error feedback)")
+      ->check(CLI::IsMember({"rtn", "gptq"}))
       ->capture_default_str();
   app.add_option("--auto-fp32", o.autoFp32Threshold,
                  "keep layers in FP32 whose INT8 output error (relative L2) exceeds this")

@@ -60,6 +60,9 @@ LogicalResult verifyQuantCompute(Operation *op, int64_t weightRank, int64_t outC
   if (auto zp = op->getAttrOfType<IntegerAttr>("x_zero_point"))
     if (zp.getInt() < 0 || zp.getInt() > 255)
       return op->emitOpError() << "x_zero_point must be in [0, 255] (uint8 activations)";
+  if (auto g = op->getAttrOfType<StringAttr>("x_granularity"))
+    if (g.getValue() != "tensor" && g.getValue() != "row")
+      return op->emitOpError() << "x_granularity must be \"tensor\" or \"row\"";
   if (auto act = op->getAttrOfType<StringAttr>("activation"))
     if (act.getValue() != "none" && act.getValue() != "relu")
       return op->emitOpError() << "activation must be \"none\" or \"relu\"";

@@ -7,6 +7,8 @@ Artifacts are built once per session (conftest.py fixtures) and shared."""
 import numpy as np
 import pytest
 
+from conftest import LM_MODEL, SAMPLES
+
 # Acceptance targets of the issue.
 DIGITS_MAX_DROP_POINTS = 0.5
 DIGITS_MIN_TEACHER_ACCURACY = 0.95
@@ -17,7 +19,7 @@ STORIES_MIN_TOP1 = 0.95
 # Floors below the targets: what today's min-max calibration reaches with a margin, so a
 # regression fails even where a target is still an expected failure.
 LM_TOP1_FLOOR = 0.95
-STORIES_TOP1_FLOOR = 0.70
+STORIES_TOP1_FLOOR = 0.85
 
 
 def output_metrics(report, name):
@@ -56,11 +58,30 @@ def test_lm_int8_perplexity_and_kl(lm_int8_artifact, load_report):
     assert logits["top1_agreement"] >= LM_TOP1_FLOOR, logits
 
 
-@pytest.mark.xfail(strict=False, reason="min-max calibration gives top-1 agreement 0.967 on the "
-                                        "sample LM; better calibration methods are in progress")
+@pytest.mark.xfail(strict=False, reason="static per-tensor min-max gives top-1 agreement 0.967 on "
+                                        "the sample LM; per-token activations reach it (below)")
 def test_lm_int8_top1_agreement(lm_int8_artifact, load_report):
     logits = output_metrics(load_report(lm_int8_artifact), "logits")
     assert logits["top1_agreement"] >= LM_MIN_TOP1, logits
+
+
+@pytest.fixture(scope="module")
+def lm_int8_per_token(optimize_artifact, tmp_path_factory):
+    """The sample LM with dynamic per-token activations (one uint8 range per token)."""
+    args = ["--precision", "int8", "--quant-mode", "dynamic-per-token",
+            "--eval", SAMPLES / "lm" / "eval_tokens.npy", "--max-drop", "2%"]
+    return optimize_artifact(LM_MODEL, args, tmp_path_factory.mktemp("lm_int8_token") / "out")
+
+
+def test_lm_int8_per_token_meets_every_lm_target(lm_int8_per_token, load_report):
+    report = load_report(lm_int8_per_token)
+    logits = output_metrics(report, "logits")
+    task = report["accuracy"]["task"]
+    assert task["metric"] == "perplexity"
+    assert task["student"] <= task["teacher"] * (1 + LM_MAX_PERPLEXITY_INCREASE), task
+    assert logits["mean_kl_nats"] <= LM_MAX_MEAN_KL, logits
+    assert logits["top1_agreement"] >= LM_MIN_TOP1, logits
+    assert report["accuracy"]["target"]["passed"] is True
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +92,8 @@ def stories260k_int8(stories260k_onnx, stories260k_reference_tokens, optimize_ar
     work = tmp_path_factory.mktemp("stories260k_int8")
     tokens = work / "reference_tokens.npy"
     np.save(tokens, np.array([[1] + stories260k_reference_tokens], dtype=np.int64))
-    args = ["--precision", "int8", "--calib", tokens, "--eval", tokens]
+    args = ["--precision", "int8", "--quant-mode", "dynamic-per-token", "--weight-rounding", "gptq",
+            "--calib", tokens, "--eval", tokens]
     return optimize_artifact(stories260k_onnx / "prefill.onnx", args, work / "out")
 
 
@@ -82,9 +104,10 @@ def test_stories260k_int8_floor(stories260k_int8, load_report):
     assert logits["top1_agreement"] >= STORIES_TOP1_FLOOR, logits
 
 
-@pytest.mark.xfail(strict=False, reason="min-max INT8 gives top-1 agreement ~0.80 on stories260K "
-                                        "(error grows layer by layer, worst at attention/wo); "
-                                        "target 0.95")
+@pytest.mark.xfail(strict=False, reason="per-token activations + GPTQ weights give top-1 0.898 "
+                                        "(KL 0.024) on the 49-token trace; 3 of its 5 flips are "
+                                        "positions whose FP32 top-2 margin is < 0.06 logits; "
+                                        "weight-only INT8 alone already gives 0.90; target 0.95")
 def test_stories260k_int8_top1_agreement(stories260k_int8, load_report):
     logits = load_report(stories260k_int8)["accuracy"]["outputs"][0]
     assert logits["top1_agreement"] >= STORIES_MIN_TOP1, logits

@@ -8,11 +8,13 @@
 // Inputs: 0 x float [..., M, K] (rank >= 2, leading dims flatten into M);
 // 1 w int8 [K, N]; 2 w_scale float [N] or scalar/[1]; 3 bias float [N], optional.
 // Attributes: x_scale (float; > 0 static, absent or 0 dynamic), x_zero_point
-// (int in [0, 255], static only), activation ("none" | "relu").
+// (int in [0, 255], static only), activation ("none" | "relu"), x_granularity
+// ("tensor" (default) | "row": dynamic, one scale per row of x).
 // Output: float [..., M, N].
 //===----------------------------------------------------------------------===//
 #include "QuantGemm.h"
 #include "QuantGemmOperands.h"
+#include "QuantMatMulPerRow.h"
 
 #include "ds/runtime/Kernel.h"
 
@@ -41,8 +43,13 @@ void quantMatMulKernel(const KernelContext &ctx, const std::vector<Tensor> &inpu
   Tensor y(DType::F32, outShape);
   const int64_t rows = shapeNumel(Shape(x.shape().begin(), x.shape().end() - 1));
   const float *xData = x.data<float>();
+  const std::string granularity = ctx.attrs.getString("x_granularity", "tensor");
+  DS_CHECK(granularity == "tensor" || granularity == "row",
+           "x_granularity must be \"tensor\" or \"row\", got \"" + granularity + "\"");
+  const bool perRow = granularity == "row";
   const quant_ops::ActivationQuant xq =
-      quant_ops::activationQuant(ctx.attrs, xData, x.numel(), ctx.pool);
+      perRow ? quant_ops::ActivationQuant{}
+             : quant_ops::activationQuant(ctx.attrs, xData, x.numel(), ctx.pool);
 
   std::shared_ptr<quant_ops::PackedWeights> holder;
   const std::vector<QuantPackedB> &packs = quant_ops::packedWeights(
@@ -54,6 +61,11 @@ void quantMatMulKernel(const KernelContext &ctx, const std::vector<Tensor> &inpu
       holder);
   if (y.numel() == 0)
     return outputs.push_back(std::move(y));
+  if (perRow) {
+    quant_ops::quantMatMulPerRow(rows, K, N, xData, packs[0], wScale.data<float>(), perColumn,
+                                 biasData, relu, y.mutableData<float>(), ctx.pool);
+    return outputs.push_back(std::move(y));
+  }
 
   QuantGemmA a;
   a.f32 = xData;

@@ -3,6 +3,8 @@
 // RUN: ds-opt --split-input-file --ds-quant-int8="keep-fp32=fc*" %s | FileCheck %s --check-prefix=KEEP
 // RUN: ds-opt --split-input-file --ds-quant-int8="smoothquant-alpha=0.5" %s | FileCheck %s --check-prefix=SQ
 // RUN: ds-opt --split-input-file --ds-quant-int8="auto-fp32=fc1 auto-fp32-threshold=0.05" %s | FileCheck %s --check-prefix=AUTO
+// RUN: ds-opt --split-input-file --ds-quant-int8="mode=dynamic-per-token" %s | FileCheck %s --check-prefix=TOKEN
+// RUN: ds-opt --split-input-file --ds-quant-int8="weight-rounding=gptq" %s | FileCheck %s --check-prefix=GPTQ
 
 // MatMul + bias Add + Relu become one quant_matmul. Weights [[1, -2], [0.5, 1]]:
 // column scales 1/127 and 2/127; range [-1, 3] -> scale 4/255, zero point 64.
@@ -103,4 +105,30 @@ func.func @model_qparams(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   %w = ds.constant {value = dense<1.0> : tensor<2x2xf32>} : tensor<2x2xf32>
   %m = ds.matmul %x, %w {ds.act_qparams = array<f32: 0.25, 128.0>, ds.act_range = array<f32: -1.0, 1.0>} : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
   return %m : tensor<3x2xf32>
+}
+
+// -----
+
+// dynamic-per-token: one range per activation row (MatMul only).
+// TOKEN-LABEL: func.func @per_token
+// TOKEN:         ds.quant_matmul {{.*}}{activation = "none", ds.replaces = "pt", x_granularity = "row"}
+func.func @per_token(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %w = ds.constant {value = dense<1.0> : tensor<2x2xf32>} : tensor<2x2xf32>
+  %m = ds.matmul %x, %w : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32> loc("pt")
+  return %m : tensor<3x2xf32>
+}
+
+// -----
+
+// GPTQ with a Hessian that correlates input channels 0 and 1: channel 0 rounds
+// 38.54 up to 39, and the error it leaves is paid back by channel 1, which
+// rounds 24.70 down to 24 (round to nearest would give 25 = 0x19).
+// GPTQ-LABEL: func.func @gptq
+// GPTQ:         ds.quant_matmul
+// GPTQ-NOT:     ds.act_hessian
+// GPTQ:         gq.int8_weight: "0x4000000027187F"
+func.func @gptq(%x: tensor<4x3xf32>) -> tensor<4x1xf32> {
+  %w = ds.constant {value = dense<[[0.3035], [0.1945], [1.0]]> : tensor<3x1xf32>} : tensor<3x1xf32>
+  %m = ds.matmul %x, %w {ds.act_range = array<f32: -1.0, 1.0>, ds.act_hessian = dense<[[1.0, 0.9, 0.5], [0.9, 1.0, 0.5], [0.5, 0.5, 1.0]]> : tensor<3x3xf32>} : (tensor<4x3xf32>, tensor<3x1xf32>) -> tensor<4x1xf32> loc("gq")
+  return %m : tensor<4x1xf32>
 }
