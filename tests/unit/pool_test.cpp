@@ -196,6 +196,40 @@ TEST(PoolKernel, MatchesNaiveLoopOnRandomCases) {
   }
 }
 
+TEST(PoolKernel, LargePlaneMaxPoolTakesTheRowPath) {
+  // Planes whose tap table would be large use the row path (small ones the
+  // per-call tap table): both must match the Indices path's values.
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> dist(-2, 2);
+  Tensor x(DType::F32, {1, 2, 203, 161});
+  for (int64_t i = 0; i < x.numel(); ++i)
+    x.mutableData<float>()[i] = dist(rng);
+  for (int64_t i = 0; i < x.numel(); i += 97)
+    x.mutableData<float>()[i] = std::nanf("");
+  struct Config {
+    std::vector<int64_t> kernel, strides, pads, dilations;
+    int64_t ceil;
+  };
+  const Config configs[] = {{{3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 0},
+                            {{2, 3}, {1, 2}, {0, 1, 1, 0}, {1, 2}, 1},
+                            {{3, 2}, {1, 3}, {2, 0, 0, 1}, {2, 1}, 1}};
+  for (const Config &c : configs) {
+    AttrMap attrs;
+    attrs.set("kernel_shape", c.kernel);
+    attrs.set("strides", c.strides);
+    attrs.set("pads", c.pads);
+    attrs.set("dilations", c.dilations);
+    attrs.set("ceil_mode", c.ceil);
+    Tensor values = runPool("max_pool", attrs, x, 1, 2)[0];
+    Tensor reference = runPool("max_pool", attrs, x, 2)[0];
+    ASSERT_EQ(values.shape(), reference.shape());
+    for (int64_t i = 0; i < values.numel(); ++i) {
+      float a = values.data<float>()[i], b = reference.data<float>()[i];
+      ASSERT_TRUE((std::isnan(a) && std::isnan(b)) || a == b) << "at " << i;
+    }
+  }
+}
+
 TEST(PoolKernel, SpecExamples) {
   // ONNX "maxpool_2d_precomputed_pads": 5x5 iota, kernel 5, pads 2.
   AttrMap attrs;

@@ -179,6 +179,79 @@ private:
   int64_t owLo_ = 0, owHi_ = 0; // interior output columns
 };
 
+/// MaxPool values only, for small planes: every plane shares the geometry, so
+/// the flat input offsets of each output's valid taps are listed once per call
+/// (CSR: taps [start[j], start[j + 1]) of output j) and a plane is one pass
+/// over the table with a register fold; no per-row or per-window setup.
+class MaxPoolTable {
+public:
+  /// Whether the table for `g` stays small (and its offsets fit int32).
+  static bool applies(const WindowGeometry &g) {
+    return g.outSize() * g.kernelSize() <= (int64_t{1} << 16) &&
+           g.inSize() < (int64_t{1} << 31);
+  }
+
+  explicit MaxPoolTable(const WindowGeometry &g) : outP_(g.outSize()) {
+    const std::vector<TapSpan> zs = tapSpans(g, 0), ys = tapSpans(g, 1), xs = tapSpans(g, 2);
+    start_.reserve(static_cast<size_t>(outP_ + 1));
+    start_.push_back(0);
+    for (const TapSpan &z : zs)
+      for (const TapSpan &y : ys)
+        for (const TapSpan &x : xs) {
+          for (int64_t kz = z.lo; kz < z.hi; ++kz)
+            for (int64_t ky = y.lo; ky < y.hi; ++ky)
+              for (int64_t kx = x.lo; kx < x.hi; ++kx)
+                offsets_.push_back(static_cast<int32_t>(
+                    ((z.start + kz * g.dilation[0]) * g.in[1] + y.start + ky * g.dilation[1]) *
+                        g.in[2] +
+                    x.start + kx * g.dilation[2]));
+          start_.push_back(static_cast<int32_t>(offsets_.size()));
+        }
+    uniform_ = static_cast<int64_t>(offsets_.size()) == outP_ * g.kernelSize()
+                   ? g.kernelSize()
+                   : 0;
+  }
+
+  template <typename T> void plane(const T *xp, T *yp) const {
+    switch (uniform_) { // unrolled folds for the usual 2x2 and 3x3 windows
+    case 4:
+      return uniformPlane<4>(xp, yp);
+    case 9:
+      return uniformPlane<9>(xp, yp);
+    default:
+      break;
+    }
+    const int32_t *off = offsets_.data();
+    for (int64_t j = 0; j < outP_; ++j) {
+      const int32_t s = start_[j], e = start_[j + 1];
+      T best = s < e ? xp[off[s]] : T(0);
+      for (int32_t t = s + 1; t < e; ++t) {
+        const T v = xp[off[t]];
+        best = v > best ? v : best;
+      }
+      yp[j] = best;
+    }
+  }
+
+private:
+  template <int Taps, typename T> void uniformPlane(const T *xp, T *yp) const {
+    const int32_t *off = offsets_.data();
+    for (int64_t j = 0; j < outP_; ++j, off += Taps) {
+      T best = xp[off[0]];
+#pragma GCC unroll 9
+      for (int t = 1; t < Taps; ++t) {
+        const T v = xp[off[t]];
+        best = v > best ? v : best;
+      }
+      yp[j] = best;
+    }
+  }
+
+  int64_t outP_;
+  int64_t uniform_ = 0; // taps per output when every output has all of them
+  std::vector<int32_t> offsets_, start_;
+};
+
 void maxPoolKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
                    std::vector<Tensor> &outputs) {
   checkInputCount(inputs, 1, 1, "MaxPool");
@@ -197,6 +270,13 @@ void maxPoolKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
         const T *xd = x.data<T>();
         T *yd = y.mutableData<T>();
         int64_t *id = wantIndices ? indices.mutableData<int64_t>() : nullptr;
+        if (!id && MaxPoolTable::applies(g)) {
+          const MaxPoolTable table(g);
+          runPlanes(ctx.pool, planes, outP * g.kernelSize(), [&](int64_t plane) {
+            table.plane(xd + plane * inP, yd + plane * outP);
+          });
+          return;
+        }
         if (!id) {
           const MaxPoolRows rows(g);
           runPlanes(ctx.pool, planes, outP * g.kernelSize(), [&](int64_t plane) {
