@@ -79,7 +79,7 @@ void accumulateHessian(std::pair<rt::Tensor, int64_t> &sum, const rt::Tensor &t)
 
 /// Runs the model over the calibration set (no cache).
 static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::string &calibPath,
-                             const CalibrationOptions &options);
+                             const CalibrationOptions &options, llvm::raw_ostream &log);
 
 CalibrationResult calibrate(const exec::ReferenceExecutor &fp32, const std::string &calibPath,
                             const CalibrationOptions &options, llvm::raw_ostream &log) {
@@ -97,14 +97,14 @@ CalibrationResult calibrate(const exec::ReferenceExecutor &fp32, const std::stri
                     (options.cachePath.empty() ? std::string() : " (" + options.cachePath + ": " + why + ")"));
   if (!options.cachePath.empty())
     log << "      calibration cache " << options.cachePath << ": " << why << "; calibrating\n";
-  CalibrationResult result = run(fp32, calibPath, options);
+  CalibrationResult result = run(fp32, calibPath, options, log);
   if (!options.cachePath.empty())
     writeCalibrationCache(options.cachePath, result, options.modelSha256, options.method);
   return result;
 }
 
 static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::string &calibPath,
-                             const CalibrationOptions &options) {
+                             const CalibrationOptions &options, llvm::raw_ostream &log) {
   CalibrationResult result;
   result.source = calibPath;
   SampleSet data = loadSamples(calibPath, fp32.inputs());
@@ -132,7 +132,7 @@ static CalibrationResult run(const exec::ReferenceExecutor &fp32, const std::str
           {llvm::cast<mlir::OpResult>(x).getResultNumber(), node});
   }
 
-  Progress progress = Progress::forStderr(llvm::errs(), "calibrate", static_cast<int64_t>(data.samples.size()));
+  Progress progress = Progress::on(log, "calibrate", static_cast<int64_t>(data.samples.size()));
   for (size_t i = 0; i < data.samples.size(); ++i) {
     const auto &sample = data.samples[i];
     auto [bad, tensor] = nonFinite(sample, fp32.inputs());

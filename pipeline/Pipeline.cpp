@@ -279,7 +279,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   auto student = std::make_unique<exec::ReferenceExecutor>(*studentModule, pool);
   phases.begin("verify against the FP32 teacher on " + std::to_string(evalSet.samples.size()) +
                " samples");
-  report.verification = verify(teacher, reference, *student, evalSet.samples, labels);
+  report.verification = verify(teacher, reference, *student, evalSet.samples, labels, log);
   if (int8 && o.autoFp32Threshold > 0) {
     // Layers whose output error exceeds the threshold go back to FP32, once.
     std::vector<std::string> worst;
@@ -293,7 +293,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
       studentModule = mlir::OwningOpRef<mlir::ModuleOp>(calibratedModule->clone());
       quantize(*studentModule, worst);
       student = std::make_unique<exec::ReferenceExecutor>(*studentModule, pool);
-      report.verification = verify(teacher, reference, *student, evalSet.samples, labels);
+      report.verification = verify(teacher, reference, *student, evalSet.samples, labels, log);
     }
   }
   report.layers = layerPrecisions(*student);

@@ -45,7 +45,7 @@ struct OptimizeOptions {
   bool elideWeights = false;
 };
 
-/// The job. Returns the exit code (0 ok, 3 accuracy target missed); throws
+/// The job, logging its phases to `log`. Returns the exit code (0 ok, 3 accuracy target missed); throws
 /// tools::ToolError (and the importer/IO errors) for bad input, which the
 /// caller prints as one line with exit code 2. Nothing is left at the output
 /// path unless the artifact is complete.

@@ -5,7 +5,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <unistd.h>
 
 namespace ds::pipeline {
 
@@ -30,8 +29,8 @@ Progress::Progress(llvm::raw_ostream &os, std::string label, int64_t total, bool
     draw();
 }
 
-Progress Progress::forStderr(llvm::raw_ostream &os, std::string label, int64_t total) {
-  return Progress(os, std::move(label), total, ::isatty(STDERR_FILENO) == 1);
+Progress Progress::on(llvm::raw_ostream &os, std::string label, int64_t total) {
+  return Progress(os, std::move(label), total, os.is_displayed());
 }
 
 Progress::~Progress() {

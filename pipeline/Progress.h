@@ -25,8 +25,8 @@ public:
 
   /// `tty`: draw the updating bar (true) or milestone lines (false).
   Progress(llvm::raw_ostream &os, std::string label, int64_t total, bool tty, Clock clock = {});
-  /// Progress for `os` == stderr: tty when stderr is a terminal.
-  static Progress forStderr(llvm::raw_ostream &os, std::string label, int64_t total);
+  /// The bar when `os` is a terminal, milestone lines otherwise.
+  static Progress on(llvm::raw_ostream &os, std::string label, int64_t total);
   ~Progress();
 
   /// One more item done.

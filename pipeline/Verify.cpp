@@ -36,7 +36,7 @@ struct LayerAccumulator {
 Verification verify(const exec::ReferenceExecutor &teacher, const exec::ReferenceExecutor &reference,
                     const exec::ReferenceExecutor &student,
                     const std::vector<std::vector<rt::Tensor>> &samples,
-                    const std::optional<rt::Tensor> &labels) {
+                    const std::optional<rt::Tensor> &labels, llvm::raw_ostream &log) {
   Verification v;
   std::vector<AgreementAccumulator> outputs;
   for (const auto &spec : teacher.outputs())
@@ -59,7 +59,7 @@ Verification verify(const exec::ReferenceExecutor &teacher, const exec::Referenc
       layers.push_back(acc);
     }
 
-  Progress progress = Progress::forStderr(llvm::errs(), "verify", static_cast<int64_t>(samples.size()));
+  Progress progress = Progress::on(log, "verify", static_cast<int64_t>(samples.size()));
   for (const auto &sample : samples) {
     std::vector<rt::Tensor> teacherValues(layers.size()), studentValues(layers.size());
     auto t = teacher.run(sample);

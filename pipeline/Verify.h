@@ -12,6 +12,10 @@
 #include "pipeline/Metrics.h"
 
 #include <optional>
+
+namespace llvm {
+class raw_ostream;
+}
 #include <string>
 #include <vector>
 
@@ -48,6 +52,6 @@ struct Verification {
 Verification verify(const exec::ReferenceExecutor &teacher, const exec::ReferenceExecutor &reference,
                     const exec::ReferenceExecutor &student,
                     const std::vector<std::vector<rt::Tensor>> &samples,
-                    const std::optional<rt::Tensor> &labels);
+                    const std::optional<rt::Tensor> &labels, llvm::raw_ostream &log);
 
 } // namespace ds::pipeline

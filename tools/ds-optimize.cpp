@@ -69,7 +69,10 @@ int main(int argc, char **argv) {
       o.calibSkipNonFinite = calibNan == "skip";
       if (!maxDrop.empty())
         o.maxDropPercent = pipeline::parseMaxDrop(maxDrop);
-      return pipeline::runOptimize(o, llvm::errs(), llvm::outs());
+      // Writing an artifact: progress to stdout, so stderr holds only an error
+      // line. Printing IR: the IR owns stdout, progress goes to stderr.
+      llvm::raw_ostream &log = o.stopAfter.empty() ? llvm::outs() : llvm::errs();
+      return pipeline::runOptimize(o, log, llvm::outs());
     }
     mlir::MLIRContext context;
     auto module = tools::loadModule(context, o.model);
