@@ -11,7 +11,8 @@
 //    branch-free, vectorizable pass over contiguous memory instead of one short
 //    copy per output row (for the 4x4 and 8x8 planes of small CNNs, those
 //    short copies cost more than the GEMM). The masks depend only on the
-//    geometry and are built once per kernel call.
+//    geometry and are built once per kernel call; the loop itself is in
+//    ConvIm2col.cpp, cloned for AVX2/AVX-512.
 //  - im2colRows: everything else, one output row segment at a time.
 //
 //===----------------------------------------------------------------------===//
@@ -87,6 +88,22 @@ void im2colRows(const WindowGeometry &g, const TIn *x, int64_t channels, TAcc xZ
   }
 }
 
+/// The loop of ShiftedTaps::fill, in ConvIm2col.cpp (cloned per ISA there):
+/// for each channel and tap t, col row = (plane shifted by shifts[t]) & masks[t].
+void shiftedTapsFill(const float *x, int64_t channels, int64_t taps, int64_t P,
+                     int64_t inSize, const int64_t *shifts, const uint32_t *masks, int64_t p0,
+                     int64_t p1, float *col, int64_t ld);
+/// float with AVX-512 (checked by the caller): masked loads read only the
+/// valid lanes, so a row is one mask extraction, load and store per 16
+/// outputs. `laneBits` holds per tap ceil(P/8) + 4 bytes, bit p = mask p valid.
+bool shiftedTapsAvx512Available();
+void shiftedTapsFillAvx512(const float *x, int64_t channels, int64_t taps, int64_t P,
+                           int64_t inSize, const int64_t *shifts, const uint8_t *laneBits,
+                           int64_t bitStride, int64_t p0, int64_t p1, float *col, int64_t ld);
+void shiftedTapsFill(const double *x, int64_t channels, int64_t taps, int64_t P,
+                     int64_t inSize, const int64_t *shifts, const uint64_t *masks, int64_t p0,
+                     int64_t p1, double *col, int64_t ld);
+
 /// The shifted-plane im2col (see the file comment) for float/double convs.
 template <typename T> class ShiftedTaps {
 public:
@@ -101,7 +118,8 @@ public:
 
   explicit ShiftedTaps(const WindowGeometry &g) : g_(g) {
     const int64_t P = g.outSize(), W = g.in[2];
-    masks_.resize(static_cast<size_t>(g.kernel[1] * g.kernel[2] * P));
+    const int64_t taps = g.kernel[1] * g.kernel[2];
+    masks_.resize(static_cast<size_t>(taps * P));
     shifts_.resize(static_cast<size_t>(g.kernel[1] * g.kernel[2]));
     Bits *m = masks_.data();
     for (int64_t ky = 0; ky < g.kernel[1]; ++ky)
@@ -114,39 +132,37 @@ public:
           m[p] = ih >= 0 && ih < g.in[1] && iw >= 0 && iw < W ? ~Bits(0) : Bits(0);
         }
       }
+    if constexpr (std::is_same_v<T, float>) {
+      if (shiftedTapsAvx512Available()) {
+        bitStride_ = (P + 7) / 8 + 4; // room for an unaligned 4-byte read at the end
+        laneBits_.assign(static_cast<size_t>(taps * bitStride_), 0);
+        for (int64_t t = 0; t < taps; ++t)
+          for (int64_t p = 0; p < P; ++p)
+            if (masks_[t * P + p])
+              laneBits_[t * bitStride_ + p / 8] |= uint8_t(1u << (p % 8));
+      }
+    }
   }
 
   /// Fills the rows of `channels` planes for output positions [p0, p1).
   void fill(const T *x, int64_t channels, int64_t p0, int64_t p1, T *col, int64_t ld) const {
-    const int64_t taps = g_.kernel[1] * g_.kernel[2], P = g_.outSize();
-    const int64_t inSize = g_.inSize();
-    T *dst = col;
-    for (int64_t c = 0; c < channels; ++c) {
-      const T *plane = x + c * inSize;
-      for (int64_t t = 0; t < taps; ++t, dst += ld) {
-        const int64_t shift = shifts_[t];
-        // Only read inside the plane: positions whose source would fall
-        // outside it are padding (masked) anyway.
-        const int64_t lo = std::clamp<int64_t>(-shift, p0, p1);
-        const int64_t hi = std::clamp<int64_t>(inSize - shift, lo, p1);
-        const Bits *mask = masks_.data() + t * P;
-        std::fill(dst, dst + (lo - p0), T(0));
-        const T *src = plane + shift;
-        for (int64_t p = lo; p < hi; ++p) {
-          Bits bits;
-          std::memcpy(&bits, src + p, sizeof bits);
-          bits &= mask[p];
-          std::memcpy(dst + (p - p0), &bits, sizeof bits);
-        }
-        std::fill(dst + (hi - p0), dst + (p1 - p0), T(0));
+    if constexpr (std::is_same_v<T, float>)
+      if (!laneBits_.empty()) {
+        shiftedTapsFillAvx512(x, channels, g_.kernel[1] * g_.kernel[2], g_.outSize(),
+                              g_.inSize(), shifts_.data(), laneBits_.data(), bitStride_, p0,
+                              p1, col, ld);
+        return;
       }
-    }
+    shiftedTapsFill(x, channels, g_.kernel[1] * g_.kernel[2], g_.outSize(), g_.inSize(),
+                    shifts_.data(), masks_.data(), p0, p1, col, ld);
   }
 
 private:
   WindowGeometry g_;
   std::vector<Bits> masks_;
   std::vector<int64_t> shifts_;
+  std::vector<uint8_t> laneBits_; // float + AVX-512 only
+  int64_t bitStride_ = 0;
 };
 
 } // namespace ds::rt::conv
