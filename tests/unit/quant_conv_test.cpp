@@ -179,6 +179,10 @@ TEST(QuantConv, MatchesQdqReference) {
       {{1, 8, 9, 10}, {16, 1, 3, 3}, depthwiseStrided, true, false, true, false},
       {{1, 16, 5, 5}, {20, 16, 1, 1}, plain, false, true, true, false},
       {{1, 32, 40, 40}, {64, 32, 3, 3}, padded, false, true, true, true}, // parallel GEMM
+      // Small planes use a per-call im2col offset table; this one's table
+      // would pass 2^20 entries, so it takes the generic im2col loop.
+      {{1, 32, 64, 64}, {4, 32, 3, 3}, padded, true, true, true, false},
+      {{5, 16, 4, 4}, {32, 16, 3, 3}, strided, false, true, true, true}, // many images
   };
   uint32_t seed = 100;
   for (const ConvCase &c : cases) {

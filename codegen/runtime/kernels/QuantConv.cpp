@@ -22,6 +22,8 @@
 #include "QuantGemmOperands.h"
 
 #include <algorithm>
+#include <optional>
+#include <vector>
 
 namespace ds::rt {
 namespace {
@@ -89,6 +91,52 @@ void im2colU8(const WindowGeometry &g, const uint8_t *xq, int64_t channels, uint
     }
   }
 }
+
+/// im2colU8 as a lookup table: entry p * K + k is the offset (from the
+/// group's first input plane) that column element (p, k) copies, or -1 for
+/// padding. It depends on the geometry only, so it is built once per call and
+/// every (image, group) is then one flat, division- and branch-free pass;
+/// the generic loop above costs more than the GEMM for small planes.
+class Im2colTable {
+public:
+  /// Whether the table stays small (4 MB of offsets).
+  static bool applies(const WindowGeometry &g, int64_t channels) {
+    return g.outSize() * channels * g.kernelSize() <= (int64_t{1} << 20);
+  }
+
+  Im2colTable(const WindowGeometry &g, int64_t channels)
+      : K_(channels * g.kernelSize()) {
+    const int64_t inH = g.in[1], inW = g.in[2], kh = g.kernel[1], kw = g.kernel[2];
+    offsets_.resize(static_cast<size_t>(g.outSize() * K_));
+    int32_t *dst = offsets_.data();
+    for (int64_t oh = 0; oh < g.out[1]; ++oh)
+      for (int64_t ow = 0; ow < g.out[2]; ++ow)
+        for (int64_t c = 0; c < channels; ++c)
+          for (int64_t ky = 0; ky < kh; ++ky) {
+            const int64_t ih = oh * g.stride[1] - g.padBegin[1] + ky * g.dilation[1];
+            for (int64_t kx = 0; kx < kw; ++kx) {
+              const int64_t iw = ow * g.stride[2] - g.padBegin[2] + kx * g.dilation[2];
+              const bool inside = ih >= 0 && ih < inH && iw >= 0 && iw < inW;
+              *dst++ = inside ? static_cast<int32_t>((c * inH + ih) * inW + iw) : -1;
+            }
+          }
+  }
+
+  /// Rows [p0, p1) of the column matrix of the group starting at xg.
+  void fill(const uint8_t *xg, uint8_t zp, int64_t p0, int64_t p1, uint8_t *col) const {
+    const int32_t *off = offsets_.data() + p0 * K_;
+    const int64_t n = (p1 - p0) * K_;
+    for (int64_t i = 0; i < n; ++i) {
+      const int32_t o = off[i];
+      const uint8_t v = xg[o < 0 ? 0 : o];
+      col[i] = o < 0 ? zp : v;
+    }
+  }
+
+private:
+  int64_t K_;
+  std::vector<int32_t> offsets_;
+};
 
 /// Depthwise: y[n, m] = epilogue(sum over the window of (xq - zp) * w[m]).
 void convDepthwise(ThreadPool &pool, const QuantConvProblem &p, const uint8_t *xq,
@@ -182,6 +230,15 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
 
   // Big products parallelize inside the GEMM; small ones (many images or
   // groups of a small layer) run one (image, group) per task instead.
+  std::optional<Im2colTable> table;
+  if (Im2colTable::applies(g, p.inPerGroup))
+    table.emplace(g, p.inPerGroup);
+  auto im2col = [&](const uint8_t *xg, int64_t p0, int64_t p1, uint8_t *col) {
+    if (table)
+      table->fill(xg, zp8, p0, p1, col);
+    else
+      im2colU8(g, xg, p.inPerGroup, zp8, p0, p1, col);
+  };
   const int64_t tasks = p.batch * p.groups;
   const bool innerParallel = double(P) * double(p.outPerGroup) * double(K) >= 4.0e6;
   auto runTask = [&](int64_t t, std::vector<uint8_t> &col, ThreadPool *gemmPool) {
@@ -191,11 +248,10 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
     if (gemmPool)
       gemmPool->parallelFor(P, std::max<int64_t>(1, 16384 / std::max<int64_t>(K, 1)),
                             [&](int64_t p0, int64_t p1) {
-                              im2colU8(g, xg, p.inPerGroup, zp8, p0, p1,
-                                       col.data() + p0 * K);
+                              im2col(xg, p0, p1, col.data() + p0 * K);
                             });
     else
-      im2colU8(g, xg, p.inPerGroup, zp8, 0, P, col.data());
+      im2col(xg, 0, P, col.data());
     QuantGemmA a;
     a.u8 = col.data();
     a.ld = std::max<int64_t>(K, 1);
