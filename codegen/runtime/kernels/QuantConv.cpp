@@ -21,6 +21,8 @@
 #include "QuantGemm.h"
 #include "QuantGemmOperands.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <optional>
 #include <vector>
@@ -92,6 +94,24 @@ void im2colU8(const WindowGeometry &g, const uint8_t *xq, int64_t channels, uint
   }
 }
 
+/// Table fill with AVX-512: 16 offsets per dword gather (masked off for
+/// padding, which keeps the zero point), truncated to bytes. Each gather
+/// reads 4 bytes at xg + offset, so the quantized input has 3 bytes of slack.
+__attribute__((target("avx512f"))) void tableFillAvx512(const uint8_t *xg, uint8_t zp,
+                                                        const int32_t *off, int64_t n,
+                                                        uint8_t *col) {
+  const __m512i zpv = _mm512_set1_epi32(zp), zero = _mm512_setzero_si512();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i o = _mm512_loadu_si512(off + i);
+    const __mmask16 valid = _mm512_cmpge_epi32_mask(o, zero);
+    const __m512i v = _mm512_mask_i32gather_epi32(zpv, valid, o, xg, 1);
+    _mm512_mask_cvtepi32_storeu_epi8(col + i, __mmask16(0xFFFF), v);
+  }
+  for (; i < n; ++i)
+    col[i] = off[i] < 0 ? zp : xg[off[i]];
+}
+
 /// im2colU8 as a lookup table: entry p * K + k is the offset (from the
 /// group's first input plane) that column element (p, k) copies, or -1 for
 /// padding. It depends on the geometry only, so it is built once per call and
@@ -126,6 +146,9 @@ public:
   void fill(const uint8_t *xg, uint8_t zp, int64_t p0, int64_t p1, uint8_t *col) const {
     const int32_t *off = offsets_.data() + p0 * K_;
     const int64_t n = (p1 - p0) * K_;
+    static const bool avx512 = __builtin_cpu_supports("avx512f");
+    if (avx512)
+      return tableFillAvx512(xg, zp, off, n, col);
     for (int64_t i = 0; i < n; ++i) {
       const int32_t o = off[i];
       const uint8_t v = xg[o < 0 ? 0 : o];
@@ -201,7 +224,8 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
 
   // Quantize x once: im2col then copies bytes instead of re-quantizing each
   // input kh * kw times.
-  std::vector<uint8_t> xq8(static_cast<size_t>(x.numel()));
+  // (+4: slack for the 4-byte gathers of Im2colTable's AVX-512 fill.)
+  std::vector<uint8_t> xq8(static_cast<size_t>(x.numel()) + 4);
   const auto zp8 = static_cast<uint8_t>(xq.zeroPoint);
   movement::parallelRange(ctx.pool, x.numel(), x.numel(), [&](int64_t begin, int64_t end) {
     movement::quantizeRun<uint8_t, float>(xData + begin, &xq.scale, 0, &zp8,
