@@ -430,6 +430,7 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
   std::shared_ptr<LoadedModel> model = LoadedModel::load(path, options);
   GraphImporter importer(context, model);
   importer.rejectUnsupportedOps();
+  model->specializeInputs(options.inputShapes);
   model->runLibraryChecks(options);
   return importer.run();
 }

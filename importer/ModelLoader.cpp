@@ -132,6 +132,50 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const std::string &path,
   return loaded;
 }
 
+void LoadedModel::specializeInputs(const std::map<std::string, std::vector<int64_t>> &shapes) {
+  if (shapes.empty())
+    return;
+  onnx::GraphProto *g = model_->mutable_graph();
+  std::set<std::string> initializers;
+  for (const auto &init : g->initializer())
+    initializers.insert(init.name());
+  std::string names;
+  for (const auto &input : g->input())
+    if (!initializers.count(input.name()))
+      names += (names.empty() ? "" : ", ") + input.name();
+  for (const auto &[name, dims] : shapes) {
+    onnx::ValueInfoProto *input = nullptr;
+    for (auto &in : *g->mutable_input())
+      if (in.name() == name)
+        input = &in;
+    if (!input || initializers.count(name))
+      fail("--input-shape names '" + name + "', which is not a graph input; inputs: " + names);
+    auto *shape = input->mutable_type()->mutable_tensor_type()->mutable_shape();
+    if (shape->dim_size() != 0 && shape->dim_size() != static_cast<int>(dims.size()))
+      fail("--input-shape gives input '" + name + "' " + std::to_string(dims.size()) +
+           " dims, the model declares " + std::to_string(shape->dim_size()));
+    for (size_t i = 0; i < dims.size(); ++i) {
+      if (dims[i] <= 0)
+        fail("--input-shape: dim " + std::to_string(i) + " of '" + name + "' must be positive");
+      if (static_cast<int>(i) < shape->dim_size() && shape->dim(static_cast<int>(i)).has_dim_value() &&
+          shape->dim(static_cast<int>(i)).dim_value() != dims[i])
+        fail("--input-shape: dim " + std::to_string(i) + " of '" + name + "' is fixed at " +
+             std::to_string(shape->dim(static_cast<int>(i)).dim_value()) + " in the model");
+    }
+    shape->clear_dim();
+    for (int64_t d : dims)
+      shape->add_dim()->set_dim_value(d);
+  }
+  // Intermediate and output shapes were inferred for dynamic inputs: let
+  // inference recompute them (element types stay).
+  g->clear_value_info();
+  for (auto &out : *g->mutable_output())
+    for (auto &dim : *out.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim()) {
+      dim.clear_dim_value(); // rank kept, each dim unknown until inference fills it
+      dim.clear_dim_param();
+    }
+}
+
 void LoadedModel::runLibraryChecks(const ImportOptions &options) {
   bool libraryKnowsModel =
       opset_ <= kOnnxLibraryMaxOpset && model_->ir_version() <= kOnnxLibraryMaxIrVersion;

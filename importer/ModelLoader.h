@@ -45,6 +45,10 @@ public:
   /// opset and IR version (see README "ONNX versions"). Run after the caller
   /// has rejected unsupported operators, so that its messages win.
   void runLibraryChecks(const ImportOptions &options);
+  /// Fixes the dims of the named graph inputs (ImportOptions::inputShapes) and
+  /// forgets inferred intermediate shapes so inference recomputes them. Throws
+  /// ImportError for an unknown input, a rank mismatch or a clash with a fixed dim.
+  void specializeInputs(const std::map<std::string, std::vector<int64_t>> &shapes);
 
   const onnx::ModelProto &model() const { return *model_; }
   const onnx::GraphProto &graph() const { return model_->graph(); }

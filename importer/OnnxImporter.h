@@ -12,7 +12,9 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <map>
 #include <stdexcept>
+#include <vector>
 #include <string>
 
 namespace ds::importer {
@@ -36,6 +38,10 @@ struct ImportOptions {
   /// library knows (opset <= 17, IR version <= 8).
   bool runChecker = true;
   bool runShapeInference = true;
+  /// Shape specialization: fixed dims for graph inputs by name (every dim of
+  /// the input, e.g. {"input_ids", {1, 128}}). Applied before shape
+  /// inference, which then makes the whole graph static where it can.
+  std::map<std::string, std::vector<int64_t>> inputShapes;
 };
 
 /// Imports the model at `path` into `context` (which must have the ds and func

@@ -31,6 +31,27 @@ std::optional<std::vector<rt::Tensor>> evaluate(Operation *op, int64_t maxBytes)
   rt::KernelFn kernel = rt::findKernel(name.str());
   if (!kernel)
     return std::nullopt;
+  // Shape and Size need only their operand's type: with static shapes (e.g.
+  // after --input-shape) they fold although the operand is computed.
+  if (isa<ds::ShapeOp, ds::SizeOp>(op)) {
+    auto type = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+    if (type && type.hasStaticShape()) {
+      rt::Tensor stand(exec::dtypeFromMlir(type.getElementType()) == rt::DType::Undefined
+                           ? rt::DType::F32
+                           : exec::dtypeFromMlir(type.getElementType()),
+                       rt::Shape(type.getShape().begin(), type.getShape().end()));
+      rt::AttrMap attrs = exec::kernelAttrs(op);
+      static rt::ThreadPool one(1);
+      rt::KernelContext ctx{attrs, one, 1};
+      std::vector<rt::Tensor> results;
+      try {
+        kernel(ctx, {stand}, results);
+      } catch (const std::exception &) {
+        return std::nullopt;
+      }
+      return results;
+    }
+  }
   std::vector<rt::Tensor> inputs;
   int64_t inputBytes = 0;
   for (Value operand : op->getOperands()) {

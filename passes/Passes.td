@@ -22,7 +22,8 @@ def FoldConstantsPass : Pass<"ds-fold-constants", "mlir::func::FuncOp"> {
   let description = [{
     Runs the op's own kernel (the one the executor and artifacts use, so the
     folded value is exactly what run time would compute) and replaces the op by
-    ds.constant results: DequantizeLinear of int8 weights, shape arithmetic on
+    ds.constant results (Shape and Size fold whenever their operand's type is
+    static, whatever computes it): DequantizeLinear of int8 weights, shape arithmetic on
     constant shapes, Transpose/Reshape of weights. Declines when a result would
     exceed `max-bytes`, when the kernel fails, or when a result feeds the
     function's return with a type the folded value does not have.

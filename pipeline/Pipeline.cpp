@@ -130,6 +130,32 @@ std::pair<std::optional<double>, std::string> measuredDrop(const Verification &v
 
 } // namespace
 
+std::pair<std::string, std::vector<int64_t>> parseInputShape(const std::string &text) {
+  size_t eq = text.rfind('=');
+  auto bad = [&]() -> ToolError {
+    return ToolError("--input-shape '" + text + "' is not NAME=D0xD1x... with positive dims, e.g. "
+                     "input_ids=1x128");
+  };
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    throw bad();
+  std::vector<int64_t> dims;
+  std::string rest = text.substr(eq + 1);
+  size_t start = 0;
+  while (start <= rest.size()) {
+    size_t x = rest.find('x', start);
+    std::string part = rest.substr(start, x == std::string::npos ? std::string::npos : x - start);
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || part.size() > 12)
+      throw bad();
+    dims.push_back(std::stoll(part));
+    if (dims.back() <= 0)
+      throw bad();
+    if (x == std::string::npos)
+      break;
+    start = x + 1;
+  }
+  return {text.substr(0, eq), dims};
+}
+
 double parseMaxDrop(const std::string &text) {
   std::string t = text;
   bool percent = !t.empty() && t.back() == '%';
@@ -186,7 +212,9 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
 
   phases.begin("import " + o.model);
   mlir::MLIRContext context;
-  auto teacherModule = tools::loadModule(context, o.model);
+  importer::ImportOptions importOptions;
+  importOptions.inputShapes = o.inputShapes;
+  auto teacherModule = tools::loadModule(context, o.model, importOptions);
   std::string modelSha = fileSha256(o.model);
   phases.end();
 

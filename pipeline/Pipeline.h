@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,8 @@ struct OptimizeOptions {
   /// > 0: layers whose INT8 output error (relative L2 vs FP32) exceeds this
   /// are re-quantized in FP32 (one round).
   double autoFp32Threshold = 0.0;
+  /// Shape specialization: fixed dims per graph input ("input_ids" -> {1, 128}).
+  std::map<std::string, std::vector<int64_t>> inputShapes;
   std::string outDir;
   unsigned threads = 0;
   /// "optimize" or "quantize": stop after that phase and print the IR to `ir`
@@ -50,6 +53,9 @@ struct OptimizeOptions {
 /// caller prints as one line with exit code 2. Nothing is left at the output
 /// path unless the artifact is complete.
 int runOptimize(const OptimizeOptions &options, llvm::raw_ostream &log, llvm::raw_ostream &ir);
+
+/// "input_ids=1x128" -> {"input_ids", {1, 128}}. Throws ToolError.
+std::pair<std::string, std::vector<int64_t>> parseInputShape(const std::string &text);
 
 /// "1%", "0.5%" or a fraction "0.01" -> percent. Throws ToolError.
 double parseMaxDrop(const std::string &text);

@@ -25,6 +25,7 @@ int main(int argc, char **argv) {
   CLI::App app{"ds-optimize: ONNX in, calibrated low-bit artifacts out"};
   pipeline::OptimizeOptions o;
   std::string phase, maxDrop, calibNan = "reject";
+  std::vector<std::string> inputShapes;
   bool elideWeights = false;
   app.add_option("model", o.model, "the ONNX model")->required();
   app.add_option("--compile-to", phase, "stop after this phase and print its IR")
@@ -59,6 +60,9 @@ int main(int argc, char **argv) {
   app.add_option("--auto-fp32", o.autoFp32Threshold,
                  "keep layers in FP32 whose INT8 output error (relative L2) exceeds this")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--input-shape", inputShapes,
+                 "fix an input's shape, e.g. input_ids=1x128 (repeatable): shapes are then "
+                 "baked into the artifact and shape arithmetic is folded away");
   app.add_option("--threads", o.threads, "threads (0: all cores)");
   CLI11_PARSE(app, argc, argv);
 
@@ -67,6 +71,8 @@ int main(int argc, char **argv) {
       o.stopAfter = phase;
       o.elideWeights = elideWeights;
       o.calibSkipNonFinite = calibNan == "skip";
+      for (const auto &s : inputShapes)
+        o.inputShapes.insert(pipeline::parseInputShape(s));
       if (!maxDrop.empty())
         o.maxDropPercent = pipeline::parseMaxDrop(maxDrop);
       // Writing an artifact: progress to stdout, so stderr holds only an error

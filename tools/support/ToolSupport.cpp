@@ -23,10 +23,11 @@ void registerToolDialects(mlir::MLIRContext &context) {
   importer::registerImportDialects(context);
 }
 
-mlir::OwningOpRef<mlir::ModuleOp> loadModule(mlir::MLIRContext &context, const std::string &path) {
+mlir::OwningOpRef<mlir::ModuleOp> loadModule(mlir::MLIRContext &context, const std::string &path,
+                                             const importer::ImportOptions &options) {
   registerToolDialects(context);
   if (fs::path(path).extension() != ".mlir")
-    return importer::importOnnxModel(context, path);
+    return importer::importOnnxModel(context, path, options);
   std::string diagnostic;
   mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
     if (diagnostic.empty())

@@ -9,6 +9,7 @@
 
 #include "calibrate/TensorIO.h"
 #include "executor/ReferenceExecutor.h"
+#include "importer/OnnxImporter.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -32,7 +33,8 @@ public:
 void registerToolDialects(mlir::MLIRContext &context);
 
 /// Loads `path`: an ONNX model through the importer, or ds IR from a .mlir file.
-mlir::OwningOpRef<mlir::ModuleOp> loadModule(mlir::MLIRContext &context, const std::string &path);
+mlir::OwningOpRef<mlir::ModuleOp> loadModule(mlir::MLIRContext &context, const std::string &path,
+                                             const importer::ImportOptions &options = {});
 
 /// Reads the tensors of `path` (.npz by name, .npy for a one-input model, a
 /// test_data_set directory of .pb files by position) and orders them as the

@@ -1,0 +1,65 @@
+"""--input-shape: shape specialization (issue: end-to-end INT8, "C++ glue with static shapes").
+The fixed input shape reaches ONNX shape inference, the shape arithmetic folds away, and the
+artifact takes exactly that shape."""
+import json
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import LM_MODEL, SAMPLES
+
+
+@pytest.fixture(scope="module")
+def lm_static(optimize_artifact, tmp_path_factory):
+    args = ["--precision", "fp32", "--eval", SAMPLES / "lm" / "eval_tokens.npy",
+            "--input-shape", "input_ids=1x128"]
+    return optimize_artifact(LM_MODEL, args, tmp_path_factory.mktemp("lm_static") / "out")
+
+
+def kernel_calls(artifact):
+    """Rows of the generated kSteps table (codegen/host/ProgramEmitter.cpp): one per call."""
+    step_row = re.compile(r"^  \{(\d+, ){9}\d+\}, // \d+$")
+    return sum(1 for line in (artifact / "src" / "model.cpp").read_text().splitlines()
+               if step_row.match(line))
+
+
+def test_static_shape_is_baked_in_and_folds_shape_math(lm_static, optimize_artifact, tmp_path):
+    manifest = json.loads((lm_static / "manifest.json").read_text())
+    assert manifest["inputs"] == [{"name": "input_ids", "dtype": "int64", "shape": [1, 128]}]
+    logits = [o for o in manifest["outputs"] if o["name"] == "logits"][0]
+    assert logits["shape"] == [1, 128, 256]
+    dynamic = optimize_artifact(LM_MODEL, ["--precision", "fp32", "--eval",
+                                           SAMPLES / "lm" / "eval_tokens.npy"], tmp_path / "dyn")
+    report = json.loads((lm_static / "report.json").read_text())
+    assert report["accuracy"]["outputs"][0]["max_rel_error"] <= 1e-5
+    # Specialization folds the Shape/Gather/Concat/Unsqueeze chains that compute shapes.
+    static, dyn = kernel_calls(lm_static), kernel_calls(dynamic)
+    assert 0 < static < 0.8 * dyn, (static, dyn)
+
+
+def test_static_artifact_rejects_other_shapes(lm_static, model_run, tmp_path):
+    tokens = np.load(SAMPLES / "lm" / "eval_tokens.npy")[:1]
+    out = model_run(lm_static, {"input_ids": tokens}, tmp_path / "ok")
+    assert out["logits"].shape == (1, 128, 256)
+    np.savez(tmp_path / "short.npz", input_ids=tokens[:, :64])
+    proc = subprocess.run([str(lm_static / "bin" / "ds-model-run"), str(lm_static), "--inputs",
+                           str(tmp_path / "short.npz")], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "input_ids" in proc.stderr and "128" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("spec, needle", [
+    ("tokens=1x128", "not a graph input"),
+    ("input_ids=1x128x4", "gives input 'input_ids' 3 dims"),
+    ("input_ids=1xabc", "is not NAME=D0xD1"),
+    ("input_ids=0x128", "is not NAME=D0xD1"),
+])
+def test_bad_input_shape_is_one_line_exit_2(ds_optimize, error_line, tmp_path, spec, needle):
+    code, _, stderr = ds_optimize([LM_MODEL, "--precision", "fp32", "--eval",
+                                   SAMPLES / "lm" / "eval_tokens.npy", "--input-shape", spec,
+                                   "-o", tmp_path / "out"])
+    assert code == 2
+    assert needle in error_line(stderr), stderr
+    assert not (tmp_path / "out" / "host").exists()
