@@ -42,6 +42,29 @@ func.func @not_constant(%q: tensor<2xi8>) -> tensor<2xf32> {
 
 // -----
 
+// Shape of a computed value with a static type folds too (shape specialization).
+// CHECK-LABEL: func.func @shape_of_static_value
+// CHECK-NOT:     ds.shape
+// CHECK:         ds.reshape %{{.+}}, %{{.+}}
+func.func @shape_of_static_value(%x: tensor<2x3xf32>, %y: tensor<6xf32>) -> tensor<2x3xf32> {
+  %r = ds.relu %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %shape = ds.shape %r : (tensor<2x3xf32>) -> tensor<2xi64>
+  %z = ds.reshape %y, %shape : (tensor<6xf32>, tensor<2xi64>) -> tensor<2x3xf32>
+  return %z : tensor<2x3xf32>
+}
+
+// -----
+
+// A dynamic dim keeps Shape at run time.
+// CHECK-LABEL: func.func @shape_of_dynamic_value
+// CHECK:         ds.shape
+func.func @shape_of_dynamic_value(%x: tensor<?x3xf32>) -> tensor<2xi64> {
+  %shape = ds.shape %x : (tensor<?x3xf32>) -> tensor<2xi64>
+  return %shape : tensor<2xi64>
+}
+
+// -----
+
 // The result would exceed max-bytes (64 floats = 256 bytes > 100): declined.
 // RUN: ds-opt --ds-fold-constants="max-bytes=100" %S/Inputs/fold_constants_large.mlir | FileCheck %s --check-prefix=LARGE
 // LARGE: ds.expand
