@@ -176,6 +176,33 @@ inline int32_t centered(int32_t acc, int32_t correction) {
   return static_cast<int32_t>(static_cast<uint32_t>(acc) - static_cast<uint32_t>(correction));
 }
 
+// Conv outputs are column-major (out[j * colStride + i]): the epilogue reads
+// the int32 tile down its columns, which only vectorizes with gathers, so this
+// loop is also cloned for AVX-512. fp-contract=off keeps every clone's bits
+// identical to quantOutputValue's.
+#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
+#define DS_EPILOGUE_CLONES __attribute__((target_clones("avx512f", "default")))
+#else
+#define DS_EPILOGUE_CLONES
+#endif
+
+DS_EPILOGUE_CLONES __attribute__((optimize("fp-contract=off", "no-trapping-math"))) void
+epilogueColumns(const int32_t *acc, int64_t ldAcc, int64_t rows, int64_t cols,
+                const int32_t *corr, const float *scale, const float *bias, bool relu,
+                float *base, int64_t colStride) {
+  for (int64_t j = 0; j < cols; ++j) {
+    float *o = base + j * colStride;
+    const int32_t c = corr[j];
+    const float s = scale[j], b = bias[j];
+    if (relu)
+      for (int64_t i = 0; i < rows; ++i)
+        o[i] = quantOutputValue(centered(acc[i * ldAcc + j], c), s, b, true);
+    else
+      for (int64_t i = 0; i < rows; ++i)
+        o[i] = quantOutputValue(centered(acc[i * ldAcc + j], c), s, b, false);
+  }
+}
+
 /// Converts a rows x cols int32 tile (row stride ldAcc) at output (m0, n0).
 __attribute__((optimize("fp-contract=off", "no-trapping-math"))) void
 applyEpilogue(const int32_t *acc, int64_t ldAcc, int64_t rows, int64_t cols, int64_t m0,
@@ -202,6 +229,10 @@ applyEpilogue(const int32_t *acc, int64_t ldAcc, int64_t rows, int64_t cols, int
         for (int64_t j = 0; j < cols; ++j)
           o[j] = quantOutputValue(centered(a[j], corr[j]), scale[j], bias[j], false);
     }
+    return;
+  }
+  if (out.rowStride == 1) {
+    epilogueColumns(acc, ldAcc, rows, cols, corr, scale, bias, e.relu, base, out.colStride);
     return;
   }
   // Column-major-ish output (conv): walk down columns so writes stay contiguous.
