@@ -695,6 +695,29 @@ TEST(ElementwiseSelect, WhereBroadcastsThreeWays) {
   EXPECT_THROW(run1("where", {cond, x, randomTensor({3}, 0, 1)}), Error);
 }
 
+TEST(ElementwiseSelect, WhereEveryInnerStrideCombination) {
+  // Each operand either runs along the inner dim or is broadcast over it:
+  // all eight loops of the select.
+  const Shape full{5, 37}, column{5, 1};
+  for (int kind = 0; kind < 8; ++kind) {
+    const Shape out = kind ? full : column;
+    const Shape &cs = kind & 4 ? full : column, &as = kind & 2 ? full : column,
+                &bs = kind & 1 ? full : column;
+    Tensor c(DType::Bool, cs);
+    for (int64_t i = 0; i < c.numel(); ++i)
+      c.mutableData<bool>()[i] = (i * 31 + kind) % 3 == 0;
+    Tensor a = randomTensor(as, -1, 1, 10 + kind), b = randomTensor(bs, 2, 3, 20 + kind);
+    Tensor got = run1("where", {c, a, b});
+    ASSERT_EQ(got.shape(), out);
+    for (int64_t i = 0; i < got.numel(); ++i) {
+      bool k = c.data<bool>()[broadcastSource(cs, out, i)];
+      float want = k ? a.data<float>()[broadcastSource(as, out, i)]
+                     : b.data<float>()[broadcastSource(bs, out, i)];
+      ASSERT_EQ(got.data<float>()[i], want) << "kind " << kind << " at " << i;
+    }
+  }
+}
+
 TEST(ElementwiseSelect, Clip) {
   // Spec examples.
   Tensor x = make<float>({3}, {-2, 0, 2});

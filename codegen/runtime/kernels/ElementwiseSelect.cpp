@@ -20,6 +20,19 @@ using namespace elementwise;
 
 using KernelArgs = const std::vector<Tensor> &;
 
+/// o[i] = c[i * SC] ? a[i * SA] : b[i * SB] with strides known at compile
+/// time (0: broadcast scalar, 1: contiguous), so the select vectorizes; the
+/// condition is read as a byte compare, not a branch.
+template <int SC, int SA, int SB, typename T>
+void selectRun(const bool *c, const T *a, const T *b, T *o, int64_t len) {
+  const auto *cb = reinterpret_cast<const unsigned char *>(c);
+  for (int64_t i = 0; i < len; ++i) {
+    // Both arms are loaded unconditionally, so this is a blend, not a branch.
+    const T x = a[i * SA], y = b[i * SB];
+    o[i] = cb[i * SC] != 0 ? x : y;
+  }
+}
+
 void whereKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs) {
   checkInputCount(inputs, 3, 3, "Where");
   const Tensor &cond = inputs[0], &x = inputs[1], &y = inputs[2];
@@ -41,12 +54,17 @@ void whereKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor
                  const bool *c = pc + off[0];
                  const T *a = px + off[1], *b = py + off[2];
                  T *o = po + pos;
-                 if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
-                   for (int64_t i = 0; i < len; ++i)
-                     o[i] = c[i] ? a[i] : b[i];
-                 } else {
-                   for (int64_t i = 0; i < len; ++i)
-                     o[i] = c[i * st[0]] ? a[i * st[1]] : b[i * st[2]];
+                 // Coalesced inner strides are 0 or 1: one compile-time loop each.
+                 const int kind = (st[0] != 0) * 4 + (st[1] != 0) * 2 + (st[2] != 0);
+                 switch (kind) {
+                 case 0: return selectRun<0, 0, 0>(c, a, b, o, len);
+                 case 1: return selectRun<0, 0, 1>(c, a, b, o, len);
+                 case 2: return selectRun<0, 1, 0>(c, a, b, o, len);
+                 case 3: return selectRun<0, 1, 1>(c, a, b, o, len);
+                 case 4: return selectRun<1, 0, 0>(c, a, b, o, len);
+                 case 5: return selectRun<1, 0, 1>(c, a, b, o, len);
+                 case 6: return selectRun<1, 1, 0>(c, a, b, o, len);
+                 default: return selectRun<1, 1, 1>(c, a, b, o, len);
                  }
                });
     outputs.push_back(std::move(out));
