@@ -137,7 +137,21 @@ void packB(const Problem &p, const MicroKernelFamily &family, int64_t p0, int64_
   const int nr = family.nr;
   for (int64_t j0 = 0; j0 < cols; j0 += nr, dst += nr * kc) {
     int64_t width = std::min<int64_t>(nr, cols - j0);
-    if (!p.transB) {
+    if (!p.transB && width == nr && (nr == 8 || nr == 16 || nr == 32)) {
+      // Full panels: fixed-size copies the compiler inlines (a libc memcpy
+      // call per 32-float row cost as much as the copy).
+      const float *src = p.B + p0 * p.ldb + n0 + j0;
+      float *d = dst;
+      if (nr == 32)
+        for (int64_t k = 0; k < kc; ++k, src += p.ldb, d += 32)
+          std::memcpy(d, src, sizeof(float) * 32);
+      else if (nr == 16)
+        for (int64_t k = 0; k < kc; ++k, src += p.ldb, d += 16)
+          std::memcpy(d, src, sizeof(float) * 16);
+      else
+        for (int64_t k = 0; k < kc; ++k, src += p.ldb, d += 8)
+          std::memcpy(d, src, sizeof(float) * 8);
+    } else if (!p.transB) {
       const float *src = p.B + p0 * p.ldb + n0 + j0;
       for (int64_t k = 0; k < kc; ++k, src += p.ldb) {
         float *d = dst + k * nr;
