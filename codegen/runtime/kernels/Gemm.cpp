@@ -92,9 +92,10 @@ using gemm_detail::MicroKernelFamily;
 // K block: a 12 x 256 packed A panel is 12 KB (L1); a 256 x 512 B slice 512 KB (L2).
 constexpr int64_t kKC = 256;
 constexpr int64_t kMaxTileCols = 512;
-// Below this many flops, waking other threads costs more than it saves
-// (measured: ThreadPool wake-ups take tens of microseconds here).
-constexpr double kMinParallelFlops = 1.5e7;
+// Below this many flops, handing work to other threads costs more than it
+// saves. The pool's workers spin briefly between jobs, so a hand-off costs a
+// few microseconds (a futex wake-up took tens): 2 MFLOP is ~20 us of work.
+constexpr double kMinParallelFlops = 2.0e6;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
