@@ -89,6 +89,39 @@ TEST(QuantGemm, EveryIsaMatchesNaiveLoop) {
   }
 }
 
+TEST(QuantGemm, CallerPackedAMatchesRowMajorA) {
+  // A built directly in the panel layout (quant_conv's im2col does this),
+  // with garbage in the filler rows and K padding, gives the same int32s.
+  ThreadPool pool(2);
+  const int64_t rows = quantGemmPanelRows();
+  uint32_t seed = 40;
+  for (const Size &s : kSizes) {
+    Operands o = randomOperands(s.M, s.N, s.K, seed++);
+    QuantPackedB b = packQuantB(false, s.K, s.N, o.b.data(), s.N);
+    const int64_t panels = (s.M + rows - 1) / rows, kp = b.paddedK();
+    std::vector<uint8_t> packed(static_cast<size_t>(panels * rows * kp), 0xA5);
+    for (int64_t m = 0; m < s.M; ++m)
+      for (int64_t k = 0; k < s.K; ++k)
+        packed[quantGemmPackedAIndex(m, k, rows, kp)] = o.a[m * o.lda + k];
+    std::vector<int32_t> c(static_cast<size_t>(s.M * s.N), -7);
+    QuantGemmA a;
+    a.packed = packed.data();
+    a.packedRows = rows;
+    quantGemmS32WithIsa(quantGemmBestIsa(), s.M, a, b, {c.data(), s.N, 1}, &pool);
+    EXPECT_EQ(c, naiveGemm(o)) << s.M << "x" << s.N << "x" << s.K;
+  }
+  // Panels for another row count are rejected, not misread.
+  Operands o = randomOperands(5, 7, 9, 1);
+  QuantPackedB b = packQuantB(false, 9, 7, o.b.data(), 7);
+  std::vector<uint8_t> packed(1024, 0);
+  std::vector<int32_t> c(35);
+  QuantGemmA a;
+  a.packed = packed.data();
+  a.packedRows = rows + 1;
+  EXPECT_THROW(quantGemmS32WithIsa(quantGemmBestIsa(), 5, a, b, {c.data(), 7, 1}, nullptr),
+               Error);
+}
+
 TEST(QuantGemm, SaturationProneValuesAreExact) {
   // 255 * 127 + 255 * 127 overflows int16: vpmaddubsw would clamp it.
   for (QuantGemmIsa isa : kAllIsas) {

@@ -130,11 +130,13 @@ __attribute__((target("avx512f"))) void tableFillAvx512(const uint8_t *xg, uint8
     col[i] = off[i] < 0 ? zp : xg[off[i]];
 }
 
-/// im2colU8 as a lookup table: entry p * K + k is the offset (from the
-/// group's first input plane) that column element (p, k) copies, or -1 for
-/// padding. It depends on the geometry only, so it is built once per call and
-/// every (image, group) is then one flat, division- and branch-free pass;
-/// the generic loop above costs more than the GEMM for small planes.
+/// im2colU8 as a lookup table, laid out as quantGemm's packed A (so the GEMM
+/// skips its own packing copy): entry quantGemmPackedAIndex(p, k) is the
+/// offset (from the group's first input plane) that A(p, k) copies, or -1 for
+/// padding and for the panel's filler rows/columns (both get the zero point;
+/// B is zero past K). It depends on the geometry only, so it is built once per
+/// call and every (image, group) is then one flat, division-free pass; the
+/// generic loop above costs more than the GEMM for small planes.
 class Im2colTable {
 public:
   /// Whether the table stays small (4 MB of offsets).
@@ -142,40 +144,49 @@ public:
     return g.outSize() * channels * g.kernelSize() <= (int64_t{1} << 20);
   }
 
-  Im2colTable(const WindowGeometry &g, int64_t channels)
-      : K_(channels * g.kernelSize()) {
+  Im2colTable(const WindowGeometry &g, int64_t channels, int64_t panelRows, int64_t paddedK)
+      : rows_(panelRows), paddedK_(paddedK) {
     const int64_t inH = g.in[1], inW = g.in[2], kh = g.kernel[1], kw = g.kernel[2];
-    offsets_.resize(static_cast<size_t>(g.outSize() * K_));
-    int32_t *dst = offsets_.data();
-    for (int64_t oh = 0; oh < g.out[1]; ++oh)
-      for (int64_t ow = 0; ow < g.out[2]; ++ow)
-        for (int64_t c = 0; c < channels; ++c)
-          for (int64_t ky = 0; ky < kh; ++ky) {
-            const int64_t ih = oh * g.stride[1] - g.padBegin[1] + ky * g.dilation[1];
-            for (int64_t kx = 0; kx < kw; ++kx) {
-              const int64_t iw = ow * g.stride[2] - g.padBegin[2] + kx * g.dilation[2];
-              const bool inside = ih >= 0 && ih < inH && iw >= 0 && iw < inW;
-              *dst++ = inside ? static_cast<int32_t>((c * inH + ih) * inW + iw) : -1;
-            }
+    const int64_t P = g.outSize();
+    panels_ = (P + rows_ - 1) / rows_;
+    offsets_.assign(static_cast<size_t>(panels_ * panelBytes()), -1);
+    for (int64_t p = 0; p < P; ++p) {
+      const int64_t oh = p / g.out[2], ow = p % g.out[2];
+      int64_t k = 0;
+      for (int64_t c = 0; c < channels; ++c)
+        for (int64_t ky = 0; ky < kh; ++ky) {
+          const int64_t ih = oh * g.stride[1] - g.padBegin[1] + ky * g.dilation[1];
+          for (int64_t kx = 0; kx < kw; ++kx, ++k) {
+            const int64_t iw = ow * g.stride[2] - g.padBegin[2] + kx * g.dilation[2];
+            if (ih >= 0 && ih < inH && iw >= 0 && iw < inW)
+              offsets_[quantGemmPackedAIndex(p, k, rows_, paddedK_)] =
+                  static_cast<int32_t>((c * inH + ih) * inW + iw);
           }
+        }
+    }
   }
 
-  /// Rows [p0, p1) of the column matrix of the group starting at xg.
-  void fill(const uint8_t *xg, uint8_t zp, int64_t p0, int64_t p1, uint8_t *col) const {
-    const int32_t *off = offsets_.data() + p0 * K_;
-    const int64_t n = (p1 - p0) * K_;
+  int64_t panels() const { return panels_; }
+  int64_t panelBytes() const { return rows_ * paddedK_; }
+  int64_t panelRows() const { return rows_; }
+
+  /// Panels [a0, a1) of the packed A of the group starting at xg.
+  void fill(const uint8_t *xg, uint8_t zp, int64_t a0, int64_t a1, uint8_t *packed) const {
+    const int32_t *off = offsets_.data() + a0 * panelBytes();
+    const int64_t n = (a1 - a0) * panelBytes();
+    uint8_t *dst = packed + a0 * panelBytes();
     static const bool avx512 = __builtin_cpu_supports("avx512f");
     if (avx512)
-      return tableFillAvx512(xg, zp, off, n, col);
+      return tableFillAvx512(xg, zp, off, n, dst);
     for (int64_t i = 0; i < n; ++i) {
       const int32_t o = off[i];
       const uint8_t v = xg[o < 0 ? 0 : o];
-      col[i] = o < 0 ? zp : v;
+      dst[i] = o < 0 ? zp : v;
     }
   }
 
 private:
-  int64_t K_;
+  int64_t rows_, paddedK_, panels_ = 0;
   std::vector<int32_t> offsets_;
 };
 
@@ -273,29 +284,38 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
   // groups of a small layer) run one (image, group) per task instead.
   std::optional<Im2colTable> table;
   if (Im2colTable::applies(g, p.inPerGroup))
-    table.emplace(g, p.inPerGroup);
-  auto im2col = [&](const uint8_t *xg, int64_t p0, int64_t p1, uint8_t *col) {
-    if (table)
-      table->fill(xg, zp8, p0, p1, col);
-    else
-      im2colU8(g, xg, p.inPerGroup, zp8, p0, p1, col);
-  };
+    table.emplace(g, p.inPerGroup, quantGemmPanelRows(), packs.front().paddedK());
   const int64_t tasks = p.batch * p.groups;
   const bool innerParallel = double(P) * double(p.outPerGroup) * double(K) >= 4.0e6;
   auto runTask = [&](int64_t t, std::vector<uint8_t> &col, ThreadPool *gemmPool) {
     const int64_t grp = t % p.groups, n = t / p.groups;
     const uint8_t *xg = xq8.data() + (n * p.inChannels + grp * p.inPerGroup) * g.inSize();
-    col.resize(static_cast<size_t>(std::max<int64_t>(P * K, 1)));
-    if (gemmPool)
-      gemmPool->parallelFor(P, std::max<int64_t>(1, 16384 / std::max<int64_t>(K, 1)),
-                            [&](int64_t p0, int64_t p1) {
-                              im2col(xg, p0, p1, col.data() + p0 * K);
-                            });
-    else
-      im2col(xg, 0, P, col.data());
     QuantGemmA a;
-    a.u8 = col.data();
-    a.ld = std::max<int64_t>(K, 1);
+    if (table) {
+      col.resize(static_cast<size_t>(std::max<int64_t>(table->panels() * table->panelBytes(), 1)));
+      if (gemmPool)
+        gemmPool->parallelFor(table->panels(),
+                              std::max<int64_t>(1, 16384 / table->panelBytes()),
+                              [&](int64_t a0, int64_t a1) {
+                                table->fill(xg, zp8, a0, a1, col.data());
+                              });
+      else
+        table->fill(xg, zp8, 0, table->panels(), col.data());
+      a.packed = col.data();
+      a.packedRows = table->panelRows();
+    } else {
+      col.resize(static_cast<size_t>(std::max<int64_t>(P * K, 1)));
+      if (gemmPool)
+        gemmPool->parallelFor(P, std::max<int64_t>(1, 16384 / std::max<int64_t>(K, 1)),
+                              [&](int64_t p0, int64_t p1) {
+                                im2colU8(g, xg, p.inPerGroup, zp8, p0, p1,
+                                         col.data() + p0 * K);
+                              });
+      else
+        im2colU8(g, xg, p.inPerGroup, zp8, 0, P, col.data());
+      a.u8 = col.data();
+      a.ld = std::max<int64_t>(K, 1);
+    }
     QuantEpilogue e;
     e.scaleA = xq.scale;
     e.zeroPointA = xq.zeroPoint;

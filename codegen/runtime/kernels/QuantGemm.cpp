@@ -263,9 +263,11 @@ template <typename Finish>
 void runGemm(QuantGemmIsa isa, int64_t M, const QuantGemmA &a, const QuantPackedB &b,
              ThreadPool *pool, Finish &&finish) {
   DS_CHECK(M >= 0, "quant gemm: negative dimension");
-  DS_CHECK(b.K() == 0 || (a.u8 != nullptr) != (a.f32 != nullptr),
+  DS_CHECK(b.K() == 0 || int(a.u8 != nullptr) + int(a.f32 != nullptr) +
+                                  int(a.packed != nullptr) == 1,
            "quant gemm: A needs exactly one source");
-  DS_CHECK(a.ld >= std::max<int64_t>(b.K(), 1), "quant gemm: lda is smaller than K");
+  DS_CHECK(a.packed || a.ld >= std::max<int64_t>(b.K(), 1),
+           "quant gemm: lda is smaller than K");
   if (a.f32)
     DS_CHECK(a.zeroPoint >= 0 && a.zeroPoint <= 255 && a.scale > 0.0f &&
                  a.scale < std::numeric_limits<float>::infinity(),
@@ -284,16 +286,22 @@ void runGemm(QuantGemmIsa isa, int64_t M, const QuantGemmA &a, const QuantPacked
   const bool parallel = threads > 1 && macs >= kMinParallelMacs;
 
   // Pack all of A once (each row tile of every column tile reuses it).
+  DS_CHECK(!a.packed || a.packedRows == mr,
+           "quant gemm: A was packed for " + std::to_string(a.packedRows) +
+               "-row panels, this family uses " + std::to_string(mr));
   static thread_local Scratch<uint8_t> aScratch;
-  uint8_t *packedA = aScratch.get(static_cast<size_t>(aPanels * mr * kp));
+  const uint8_t *packedA =
+      a.packed ? a.packed : aScratch.get(static_cast<size_t>(aPanels * mr * kp));
   auto packPanels = [&](int64_t begin, int64_t end) {
     static thread_local Scratch<uint8_t> rowScratch;
     uint8_t *rowBuffer = rowScratch.get(static_cast<size_t>(std::max<int64_t>(K, 1)));
     for (int64_t p = begin; p < end; ++p)
       packAPanel(a, family, K, p * mr, std::min(mr, M - p * mr), rowBuffer,
-                 packedA + p * mr * kp);
+                 const_cast<uint8_t *>(packedA) + p * mr * kp);
   };
-  if (parallel)
+  if (a.packed)
+    ; // the caller's layout already
+  else if (parallel)
     pool->parallelFor(aPanels, 1, packPanels);
   else
     packPanels(0, aPanels);
@@ -412,6 +420,8 @@ void quantGemmWithIsa(QuantGemmIsa isa, int64_t M, const QuantGemmA &a,
           [&](const int32_t *c, int64_t ldc, int64_t rows, int64_t cols, int64_t m0,
               int64_t n0) { applyEpilogue(c, ldc, rows, cols, m0, n0, epilogue, tables, out); });
 }
+
+int64_t quantGemmPanelRows() { return familyFor(quantGemmBestIsa()).mr; }
 
 void quantGemm(int64_t M, const QuantGemmA &a, const QuantPackedB &b,
                const QuantEpilogue &epilogue, QuantGemmOut<float> out, ThreadPool *pool) {

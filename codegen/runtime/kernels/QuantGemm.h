@@ -76,7 +76,23 @@ struct QuantGemmA {
   int64_t ld = 0;
   float scale = 1.0f;    // f32 only
   int32_t zeroPoint = 0; // f32 only
+  /// Or A already in the micro-kernels' panel layout (see quantGemmPackedAIndex),
+  /// for packedRows-row panels, which must be the chosen family's: callers
+  /// that build A themselves (quant_conv's im2col) skip a copy. ld is unused.
+  const uint8_t *packed = nullptr;
+  int64_t packedRows = 0;
 };
+
+/// Rows per A panel of the family quantGemm uses on this CPU.
+int64_t quantGemmPanelRows();
+
+/// Where A(m, k) lives in a packed A of panels with `rows` rows and K padded
+/// to `paddedK` (QuantPackedB::paddedK()): panel m / rows holds paddedK / 4
+/// groups of rows x 4 bytes. A packed A holds ceil(M / rows) whole panels;
+/// bytes for m >= M or k >= K may hold anything (B is zero there).
+inline int64_t quantGemmPackedAIndex(int64_t m, int64_t k, int64_t rows, int64_t paddedK) {
+  return (m / rows) * rows * paddedK + (k / 4) * rows * 4 + (m % rows) * 4 + k % 4;
+}
 
 /// The fused float epilogue. scaleB has N entries, or 1 when scaleBPerColumn is
 /// false; bias has N entries or is null.
