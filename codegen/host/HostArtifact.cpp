@@ -53,9 +53,14 @@ void run(const std::vector<std::string> &args, const fs::path &cwd, const std::s
     output.append(buf.data(), n);
   int status = ::pclose(pipe);
   if (status != 0) {
-    if (output.size() > 2000)
-      output = "..." + output.substr(output.size() - 2000);
-    throw std::runtime_error(what + " failed (" + args.front() + "): " + output);
+    // One line, as every error: the compiler's last lines joined with " | ".
+    std::string oneLine;
+    for (char c : output)
+      oneLine += c == '\n' ? std::string(" | ") : std::string(1, c);
+    if (oneLine.size() > 600)
+      oneLine = "..." + oneLine.substr(oneLine.size() - 600);
+    throw std::runtime_error(what + " failed (" + args.front() + "; is ds-optimize's build tree, "
+                             "which holds the runtime archives, still in place?): " + oneLine);
   }
 }
 
