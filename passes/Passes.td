@@ -35,4 +35,17 @@ def FoldConstantsPass : Pass<"ds-fold-constants", "mlir::func::FuncOp"> {
   let dependentDialects = ["ds::DsDialect"];
 }
 
+def FuseNormsPass : Pass<"ds-fuse-norms", "mlir::func::FuncOp"> {
+  let summary = "replace decomposed RMSNorm chains by ds.rms_norm";
+  let description = [{
+    Matches `x * (or /) sqrt(mean(x^2, axes = [-1], keepdims) + eps)` with
+    x^2 as Pow(x, 2) or Mul(x, x), the inverse as Div(x, s) or
+    Mul(x, Reciprocal(s)), followed by an optional Mul with a constant scale of
+    the last dimension's size. Declines when the reduction is not over the last
+    axis alone, epsilon or the exponent is not a scalar constant, or an
+    intermediate has other users.
+  }];
+  let dependentDialects = ["ds::DsDialect"];
+}
+
 #endif // DS_PASSES_TD

@@ -244,6 +244,23 @@ def Ds_DynamicQuantizeLinearOp : Ds_OnnxOp<"dynamic_quantize_linear", 1, 1, 3, 3
 }
 
 //===----------------------------------------------------------------------===//
+// Fused ops created by the fuse passes (not ONNX operators)
+//===----------------------------------------------------------------------===//
+
+def Ds_RmsNormOp : Ds_OnnxOp<"rms_norm", 1, 2, 1, 1, [Ds_CompilerOnly]> {
+  let summary = "root-mean-square normalization over the last dimension";
+  let description = [{
+    `y = x / sqrt(mean(x^2, -1) + epsilon) * scale` (scale optional, `[D]`).
+    Produced by `ds-fuse-norms` from the Pow/ReduceMean/Add/Sqrt/Div/Mul chain
+    that exporters emit for Llama-style RMSNorm.
+
+    ```mlir
+    %y = ds.rms_norm %x, %scale {epsilon = 1.0e-5 : f32} : (tensor<1x128x128xf32>, tensor<128xf32>) -> tensor<1x128x128xf32>
+    ```
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // Integer compute created by ds-quant-int8 (not ONNX operators)
 //===----------------------------------------------------------------------===//
 
