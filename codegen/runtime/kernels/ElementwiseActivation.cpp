@@ -43,9 +43,9 @@ template <typename T> T sigmoid(T x) {
 
 // The library is built for baseline x86-64, where the vector exp of
 // ElementwiseFastMath.h runs 4 lanes wide; the float32 Sigmoid and Tanh loops
-// (SwiGLU gates, GELU-tanh) are also cloned for AVX2 and AVX-512 and picked at
-// load time. One clone serves a whole call, so bits still do not depend on
-// the thread count.
+// (SwiGLU gates, GELU-tanh) and the float32 Relu (between every conv/GEMM
+// layer) are also cloned for AVX2 and AVX-512 and picked at load time. One
+// clone serves a whole call, so bits still do not depend on the thread count.
 #if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
 #define DS_FLOAT_LOOP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -57,26 +57,32 @@ DS_FLOAT_LOOP_CLONES void sigmoidRowF32(const float *in, float *out, int64_t n) 
     out[i] = fastSigmoid(in[i]);
 }
 
+DS_FLOAT_LOOP_CLONES void reluRowF32(const float *in, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = in[i] < 0.0f ? 0.0f : in[i]; // a select: NaN propagates
+}
+
 DS_FLOAT_LOOP_CLONES void tanhRowF32(const float *in, float *out, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     out[i] = fastTanh(in[i]);
 }
 
 /// Float32 through `row` (a cloned loop), other float types through runUnary.
-template <typename Op>
+/// Others: the types besides float32 that `op` serves through runUnary.
+template <typename... Others, typename Op>
 void runFloatUnary(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs,
                    const char *opName, void (*row)(const float *, float *, int64_t),
-                   const Op &op) {
+                   const Op &op, int64_t cost = kTranscendental) {
   checkInputCount(inputs, 1, 1, opName);
   const Tensor &x = inputs[0];
   if (x.dtype() != DType::F32) {
-    runUnary<DS_FLOAT_TYPES>(ctx, inputs, outputs, opName, kTranscendental, op);
+    runUnary<DS_FLOAT_TYPES, Others...>(ctx, inputs, outputs, opName, cost, op);
     return;
   }
   Tensor out(x.dtype(), x.shape());
   const float *src = x.data<float>();
   float *dst = out.mutableData<float>();
-  parallelElements(ctx.pool, x.numel(), kTranscendental,
+  parallelElements(ctx.pool, x.numel(), cost,
                    [&](int64_t begin, int64_t end) { row(src + begin, dst + begin, end - begin); });
   outputs.push_back(std::move(out));
 }
@@ -90,12 +96,14 @@ template <typename T> T tanhOf(T x) {
 
 void reluKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs) {
   // Relu-14 added the signed integer types.
-  runUnary<DS_FLOAT_TYPES, int8_t, int16_t, int32_t, int64_t>(
-      ctx, inputs, outputs, "Relu", kCheap, [](auto x) {
+  runFloatUnary<int8_t, int16_t, int32_t, int64_t>(
+      ctx, inputs, outputs, "Relu", &reluRowF32,
+      [](auto x) {
         using T = decltype(x);
         // Written as a select so NaN propagates (x > 0 is false, x < 0 too).
         return x < T(0) ? T(0) : x;
-      });
+      },
+      kCheap);
 }
 
 void sigmoidKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> &outputs) {
