@@ -1,13 +1,17 @@
-//===- ds-benchmark.cpp - latency of the reference executor (vs ONNX Runtime) ===//
+//===- ds-benchmark.cpp - latency of a model or an artifact (vs ONNX Runtime) ===//
 //
-//   ds-benchmark MODEL.onnx --inputs X [--threads N] [--warmup W] [--iterations I]
-//                [--vs-onnxruntime]
+//   ds-benchmark MODEL.onnx|ARTIFACT_DIR --inputs X [--threads N] [--warmup W]
+//                [--iterations I] [--batch-sizes 1,4,16] [--vs-onnxruntime [MODEL.onnx]]
 //
-// Times our executor on one input set; with --vs-onnxruntime it also runs ONNX
-// Runtime (bench/peers/ort_latency.py in the test venv) on the same model,
-// inputs, thread count and iteration plan in the same run, and prints the ratio.
-// Artifact benchmarking (per batch size, tokens/s) arrives with codegen.
+// Times the reference executor (a model) or the artifact's own runtime (an
+// artifact directory, through its C API) per batch size: latency percentiles,
+// samples/s, tokens/s for LMs (prefill: batch*seq per run; decode graphs with
+// past_* inputs: batch per run) and peak RSS. With --vs-onnxruntime, ONNX
+// Runtime (bench/peers/ort_latency.py in the test venv) runs the same inputs
+// with the same thread count and iteration plan in the same run, and the
+// ratio is printed. MODEL.onnx may be FP32 or a QDQ model (INT8 peer).
 //===----------------------------------------------------------------------===//
+#include "tools/support/ModelRunner.h"
 #include "tools/support/ToolSupport.h"
 
 #include <CLI/CLI.hpp>
@@ -15,20 +19,25 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <sys/resource.h>
+#include <unistd.h>
 
 using namespace ds;
+namespace fs = std::filesystem;
 
 namespace {
 struct Latency {
-  double median = 0, p90 = 0, min = 0;
+  double median = 0, p90 = 0, p99 = 0, min = 0;
 };
 
 Latency summarize(std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());
   size_t n = ms.size();
+  auto at = [&](double q) { return ms[std::min(n - 1, static_cast<size_t>(q * static_cast<double>(n)))]; };
   double median = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
-  return {median, ms[std::min(n - 1, static_cast<size_t>(0.9 * static_cast<double>(n)))], ms[0]};
+  return {median, at(0.9), at(0.99), ms[0]};
 }
 
 double jsonNumber(const std::string &json, const std::string &key) {
@@ -57,52 +66,136 @@ std::string runOnnxRuntime(const std::string &python, const std::string &script,
                            "scripts/setup.sh): " + cmd);
   return out;
 }
+
+/// `t` with `rows` rows along axis 0, cycling through the given ones.
+rt::Tensor rebatch(const rt::Tensor &t, int64_t rows) {
+  rt::Shape shape = t.shape();
+  int64_t have = shape[0];
+  shape[0] = rows;
+  rt::Tensor out(t.dtype(), shape);
+  size_t rowBytes = have ? t.byteSize() / static_cast<size_t>(have) : 0;
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(static_cast<char *>(out.mutableRawData()) + r * rowBytes,
+                static_cast<const char *>(t.rawData()) + (r % have) * rowBytes, rowBytes);
+  return out;
+}
+
+std::vector<int64_t> parseBatchSizes(const std::string &text) {
+  std::vector<int64_t> sizes;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t comma = text.find(',', start);
+    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || std::stoll(part) <= 0)
+      throw tools::ToolError("--batch-sizes '" + text + "' is not a comma-separated list of positive ints");
+    sizes.push_back(std::stoll(part));
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return sizes;
+}
 } // namespace
 
 int main(int argc, char **argv) {
-  CLI::App app{"Latency of ds-optimize's reference executor, optionally next to ONNX Runtime"};
-  std::string model, inputs;
+  CLI::App app{"Latency of a model (reference executor) or an artifact, optionally next to ONNX "
+               "Runtime in the same run"};
+  std::string model, inputs, batchSizes, ortModel;
   int threads = 0, warmup = 3, iterations = 20;
-  bool vsOrt = false;
   std::string python = DS_DEFAULT_PYTHON, peerScript = DS_ORT_PEER_SCRIPT;
-  app.add_option("model", model, "model.onnx")->required();
+  app.add_option("model", model, "model.onnx or an artifact directory (OUT/<profile>)")->required();
   app.add_option("--inputs", inputs, "inputs as for ds-run")->required();
   app.add_option("--threads", threads, "threads for both (0: all cores)");
   app.add_option("--warmup", warmup)->capture_default_str();
   app.add_option("--iterations", iterations)->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_flag("--vs-onnxruntime", vsOrt, "also time ONNX Runtime in this run");
+  app.add_option("--batch-sizes", batchSizes,
+                 "re-batch the inputs along axis 0 to these sizes (dynamic batch only), e.g. 1,4,16");
+  auto *vsOrt = app.add_option("--vs-onnxruntime", ortModel,
+                               "also time ONNX Runtime on MODEL.onnx (default: the model given)")
+                    ->expected(0, 1);
   app.add_option("--python", python, "Python with onnxruntime")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   return tools::runTool("ds-benchmark", [&] {
-    mlir::MLIRContext context;
-    auto module = tools::loadModule(context, model);
-    rt::ThreadPool pool(static_cast<unsigned>(threads));
-    exec::ReferenceExecutor executor(*module, pool);
-    auto bound = tools::bindInputs(inputs, executor.inputs());
-    for (int i = 0; i < warmup; ++i)
-      executor.run(bound);
-    std::vector<double> ms;
-    for (int i = 0; i < iterations; ++i) {
-      auto start = std::chrono::steady_clock::now();
-      executor.run(bound);
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                             start)
-                       .count());
+    auto runner = tools::openRunner(model, static_cast<unsigned>(threads));
+    unsigned usedThreads = threads > 0 ? static_cast<unsigned>(threads)
+                                       : std::max(1u, std::thread::hardware_concurrency());
+    bool withOrt = vsOrt->count() > 0;
+    if (withOrt && ortModel.empty()) {
+      if (tools::isArtifactDir(model))
+        throw tools::ToolError("--vs-onnxruntime needs MODEL.onnx when benchmarking an artifact");
+      ortModel = model;
     }
-    Latency ours = summarize(ms);
-    std::printf("model %s, %u threads, %d iterations (median of each)\n", model.c_str(),
-                pool.numThreads(), iterations);
-    std::printf("  ds reference executor: median %.3f ms  p90 %.3f ms  min %.3f ms\n",
-                ours.median, ours.p90, ours.min);
-    if (vsOrt) {
-      std::string json = runOnnxRuntime(python, peerScript, model, inputs,
-                                        static_cast<int>(pool.numThreads()), warmup, iterations);
-      double ortMedian = jsonNumber(json, "median_ms");
-      std::printf("  onnxruntime:           median %.3f ms  p90 %.3f ms  min %.3f ms\n",
-                  ortMedian, jsonNumber(json, "p90_ms"), jsonNumber(json, "min_ms"));
-      std::printf("  ratio ds/onnxruntime (median): %.2fx\n", ours.median / ortMedian);
+    auto given = tools::bindInputs(inputs, runner->inputs());
+    const auto &specs = runner->inputs();
+    bool batchable = !given.empty();
+    for (size_t i = 0; i < specs.size(); ++i)
+      batchable &= specs[i].ranked && !specs[i].dims.empty() && specs[i].dims[0] < 0 && given[i].rank() > 0;
+    std::vector<int64_t> sizes;
+    if (!batchSizes.empty()) {
+      if (!batchable)
+        throw tools::ToolError(model + ": the inputs have no dynamic leading (batch) dim; drop "
+                               "--batch-sizes (the model's batch is fixed)");
+      sizes = parseBatchSizes(batchSizes);
+    } else {
+      sizes.push_back(given.empty() || given[0].rank() == 0 ? 1 : given[0].dim(0));
     }
+    bool decode = false;
+    for (const auto &s : specs)
+      decode |= s.name.rfind("past", 0) == 0;
+    bool tokenLm = !specs.empty() && specs[0].dtype == rt::DType::I64 && given[0].rank() == 2;
+
+    std::printf("%s: %s, %u threads, %d iterations, %d warmup (medians; lower is better)\n",
+                model.c_str(), runner->description().c_str(), usedThreads, iterations, warmup);
+    for (int64_t batch : sizes) {
+      std::vector<rt::Tensor> feed = given;
+      if (!batchSizes.empty())
+        for (auto &t : feed)
+          t = rebatch(t, batch);
+      for (int i = 0; i < warmup; ++i)
+        runner->run(feed);
+      std::vector<double> ms;
+      for (int i = 0; i < iterations; ++i) {
+        auto start = std::chrono::steady_clock::now();
+        runner->run(feed);
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                         .count());
+      }
+      Latency ours = summarize(ms);
+      std::printf("batch %lld\n  ds:          p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  min %.3f ms  "
+                  "%.1f samples/s",
+                  static_cast<long long>(batch), ours.median, ours.p90, ours.p99, ours.min,
+                  1000.0 * static_cast<double>(batch) / ours.median);
+      if (tokenLm) {
+        double tokens = decode ? static_cast<double>(batch) : static_cast<double>(feed[0].numel());
+        std::printf("  %.0f %s tokens/s", 1000.0 * tokens / ours.median, decode ? "decode" : "prefill");
+      }
+      std::printf("\n");
+      if (withOrt) {
+        std::string feedPath = inputs;
+        fs::path tmp;
+        if (!batchSizes.empty()) {
+          tmp = fs::temp_directory_path() / ("ds-benchmark-" + std::to_string(::getpid()) + ".npz");
+          std::vector<io::NamedTensor> named;
+          for (size_t i = 0; i < feed.size(); ++i)
+            named.push_back({specs[i].name, feed[i]});
+          io::writeNpz(tmp.string(), named);
+          feedPath = tmp.string();
+        }
+        std::string json = runOnnxRuntime(python, peerScript, ortModel, feedPath,
+                                          static_cast<int>(usedThreads), warmup, iterations);
+        if (!tmp.empty())
+          fs::remove(tmp);
+        double ortMedian = jsonNumber(json, "median_ms");
+        std::printf("  onnxruntime: p50 %.3f ms  p90 %.3f ms  min %.3f ms  (%s)\n", ortMedian,
+                    jsonNumber(json, "p90_ms"), jsonNumber(json, "min_ms"), ortModel.c_str());
+        std::printf("  ratio ds/onnxruntime (p50): %.2fx\n", ours.median / ortMedian);
+      }
+    }
+    struct rusage usage {};
+    ::getrusage(RUSAGE_SELF, &usage);
+    std::printf("peak RSS %.1f MiB (this process: ds side only)\n",
+                static_cast<double>(usage.ru_maxrss) / 1024.0);
     return int(tools::kExitOk);
   });
 }

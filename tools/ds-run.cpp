@@ -1,11 +1,15 @@
 //===- ds-run.cpp - run a model with the reference executor ---------------===//
 //
-//   ds-run MODEL.onnx|MODEL.mlir --inputs X [--outputs DIR]
+//   ds-run MODEL.onnx|MODEL.mlir|ARTIFACT_DIR --inputs X [--outputs DIR]
 //          [--compare DIR --rtol R --atol A]
+//
+// A model runs on the reference executor; an artifact directory (OUT/<profile>)
+// runs through its own lib/libds_model.so and the C runtime API.
 //
 // Exit 0: ran (and matched, with --compare); 1: an output is outside the
 // tolerance; 2: bad input (one line on stderr).
 //===----------------------------------------------------------------------===//
+#include "tools/support/ModelRunner.h"
 #include "tools/support/ToolSupport.h"
 
 #include <CLI/CLI.hpp>
@@ -16,11 +20,13 @@
 using namespace ds;
 
 int main(int argc, char **argv) {
-  CLI::App app{"Run an ONNX model (or ds IR) with ds-optimize's FP32 reference executor"};
+  CLI::App app{"Run an ONNX model (or ds IR) with ds-optimize's reference executor, or a "
+               "compiled artifact directory with its own runtime"};
   std::string model, inputs, outputsDir, compareDir;
   double rtol = 1e-3, atol = 1e-7;
   int threads = 0;
-  app.add_option("model", model, "model.onnx or a .mlir file of ds IR")->required();
+  app.add_option("model", model, "model.onnx, a .mlir file of ds IR, or an artifact directory")
+      ->required();
   app.add_option("--inputs", inputs, ".npz (by input name), .npy (one-input model) or an ONNX "
                                      "test_data_set directory")->required();
   app.add_option("--outputs", outputsDir, "write one <output name>.npy per output here");
@@ -31,16 +37,13 @@ int main(int argc, char **argv) {
   CLI11_PARSE(app, argc, argv);
 
   return tools::runTool("ds-run", [&] {
-    mlir::MLIRContext context;
-    auto module = tools::loadModule(context, model);
-    rt::ThreadPool pool(static_cast<unsigned>(threads));
-    exec::ReferenceExecutor executor(*module, pool);
-    auto bound = tools::bindInputs(inputs, executor.inputs());
+    auto runner = tools::openRunner(model, static_cast<unsigned>(threads));
+    auto bound = tools::bindInputs(inputs, runner->inputs());
     auto start = std::chrono::steady_clock::now();
-    auto results = executor.run(bound);
+    auto results = runner->run(bound);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                     .count();
-    const auto &specs = executor.outputs();
+    const auto &specs = runner->outputs();
     if (!outputsDir.empty())
       tools::writeOutputs(outputsDir, specs, results);
     std::printf("ran %s in %.3f ms\n", model.c_str(), ms);

@@ -1,0 +1,162 @@
+//===- ModelRunner.cpp ----------------------------------------------------===//
+#include "tools/support/ModelRunner.h"
+
+#include "tools/support/ToolSupport.h"
+
+#include "codegen/runtime/api/ds_runtime.h"
+
+#include "mlir/IR/MLIRContext.h"
+
+#include <cstring>
+#include <dlfcn.h>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace ds::tools {
+
+bool isArtifactDir(const std::string &path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec) && fs::is_regular_file(fs::path(path) / "manifest.json", ec);
+}
+
+namespace {
+
+class ExecutorRunner : public ModelRunner {
+public:
+  ExecutorRunner(const std::string &path, unsigned threads)
+      : module_(loadModule(context_, path)), pool_(threads), executor_(*module_, pool_) {}
+  const std::vector<exec::TensorSpec> &inputs() const override { return executor_.inputs(); }
+  const std::vector<exec::TensorSpec> &outputs() const override { return executor_.outputs(); }
+  std::vector<rt::Tensor> run(const std::vector<rt::Tensor> &inputs) override {
+    return executor_.run(inputs);
+  }
+  std::string description() const override { return "reference executor"; }
+
+private:
+  mlir::MLIRContext context_;
+  mlir::OwningOpRef<mlir::ModuleOp> module_;
+  rt::ThreadPool pool_;
+  exec::ReferenceExecutor executor_;
+};
+
+/// The artifact's C API, resolved from its own library. The library hides
+/// every symbol but ds_* (a version script), so its kernel library does not
+/// clash with the copy linked into this tool.
+class ArtifactRunner : public ModelRunner {
+public:
+  ArtifactRunner(const std::string &dir, unsigned threads) : dir_(dir) {
+    std::string lib = (fs::path(dir) / "lib" / "libds_model.so").string();
+    handle_ = ::dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle_)
+      throw ToolError(lib + ": cannot load the artifact's library: " + std::string(::dlerror()));
+    resolve(lastError_, "ds_last_error");
+    resolve(optionsInit_, "ds_model_options_init");
+    resolve(open_, "ds_model_open");
+    resolve(release_, "ds_model_release");
+    resolve(numInputs_, "ds_model_num_inputs");
+    resolve(numOutputs_, "ds_model_num_outputs");
+    resolve(inputInfo_, "ds_model_input_info");
+    resolve(outputInfo_, "ds_model_output_info");
+    resolve(run_, "ds_model_run");
+    resolve(count_, "ds_tensors_count");
+    resolve(get_, "ds_tensors_get");
+    resolve(releaseTensors_, "ds_tensors_release");
+    ds_model_options options;
+    optionsInit_(&options);
+    options.num_threads = static_cast<int32_t>(threads);
+    if (open_(dir.c_str(), &options, &model_) != DS_OK)
+      throw ToolError(lastError_());
+    for (size_t i = 0; i < numInputs_(model_); ++i)
+      inputs_.push_back(info(inputInfo_, i));
+    for (size_t i = 0; i < numOutputs_(model_); ++i)
+      outputs_.push_back(info(outputInfo_, i));
+  }
+  ~ArtifactRunner() override {
+    if (model_)
+      release_(model_);
+    // The library stays loaded: tensors returned to the caller are copies, but
+    // unloading a library with thread-local state and static objects at exit
+    // buys nothing.
+  }
+  const std::vector<exec::TensorSpec> &inputs() const override { return inputs_; }
+  const std::vector<exec::TensorSpec> &outputs() const override { return outputs_; }
+  std::string description() const override { return "artifact " + dir_; }
+
+  std::vector<rt::Tensor> run(const std::vector<rt::Tensor> &inputs) override {
+    std::vector<ds_tensor> views(inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      views[i].dtype = static_cast<int32_t>(inputs[i].dtype());
+      views[i].rank = inputs[i].shape().size();
+      views[i].dims = inputs[i].shape().data();
+      views[i].data = inputs[i].rawData();
+      views[i].byte_size = inputs[i].byteSize();
+    }
+    ds_tensors *results = nullptr;
+    if (run_(model_, views.data(), views.size(), &results) != DS_OK)
+      throw ToolError(dir_ + ": " + lastError_());
+    std::vector<rt::Tensor> out;
+    for (size_t i = 0; i < count_(results); ++i) {
+      const ds_tensor *t = get_(results, i);
+      rt::Tensor copy(static_cast<rt::DType>(t->dtype), rt::Shape(t->dims, t->dims + t->rank));
+      if (copy.byteSize() != t->byte_size) {
+        releaseTensors_(results);
+        throw ToolError(dir_ + ": output " + std::to_string(i) + " has an inconsistent size");
+      }
+      std::memcpy(copy.mutableRawData(), t->data, t->byte_size);
+      out.push_back(std::move(copy));
+    }
+    releaseTensors_(results);
+    return out;
+  }
+
+private:
+  template <typename Fn> void resolve(Fn &fn, const char *name) {
+    fn = reinterpret_cast<Fn>(::dlsym(handle_, name));
+    if (!fn)
+      throw ToolError(dir_ + "/lib/libds_model.so: has no " + std::string(name) +
+                      " (not a ds-optimize artifact library, or from another version)");
+  }
+  exec::TensorSpec info(ds_status (*getter)(const ds_model *, size_t, ds_value_info *), size_t i) {
+    ds_value_info v{};
+    if (getter(model_, i, &v) != DS_OK)
+      throw ToolError(lastError_());
+    exec::TensorSpec spec;
+    spec.name = v.name;
+    spec.dtype = static_cast<rt::DType>(v.dtype);
+    spec.ranked = true;
+    spec.dims.assign(v.dims, v.dims + v.rank);
+    return spec;
+  }
+
+  std::string dir_;
+  void *handle_ = nullptr;
+  ds_model *model_ = nullptr;
+  std::vector<exec::TensorSpec> inputs_, outputs_;
+  const char *(*lastError_)() = nullptr;
+  void (*optionsInit_)(ds_model_options *) = nullptr;
+  ds_status (*open_)(const char *, const ds_model_options *, ds_model **) = nullptr;
+  void (*release_)(ds_model *) = nullptr;
+  size_t (*numInputs_)(const ds_model *) = nullptr;
+  size_t (*numOutputs_)(const ds_model *) = nullptr;
+  ds_status (*inputInfo_)(const ds_model *, size_t, ds_value_info *) = nullptr;
+  ds_status (*outputInfo_)(const ds_model *, size_t, ds_value_info *) = nullptr;
+  ds_status (*run_)(ds_model *, const ds_tensor *, size_t, ds_tensors **) = nullptr;
+  size_t (*count_)(const ds_tensors *) = nullptr;
+  const ds_tensor *(*get_)(const ds_tensors *, size_t) = nullptr;
+  void (*releaseTensors_)(ds_tensors *) = nullptr;
+};
+
+} // namespace
+
+std::unique_ptr<ModelRunner> openRunner(const std::string &path, unsigned threads) {
+  if (isArtifactDir(path))
+    return std::make_unique<ArtifactRunner>(path, threads);
+  std::error_code ec;
+  if (fs::is_directory(path, ec))
+    throw ToolError(path + ": a directory without manifest.json; pass a model file or an "
+                           "artifact directory (OUT/<profile>)");
+  return std::make_unique<ExecutorRunner>(path, threads);
+}
+
+} // namespace ds::tools

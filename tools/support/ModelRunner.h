@@ -1,0 +1,37 @@
+//===- ModelRunner.h - one interface over the two ways to run a model -----===//
+//
+// ds-run and ds-benchmark take either a model (.onnx / .mlir: imported and run
+// by the reference executor) or a compiled artifact directory (its own
+// lib/libds_model.so, loaded with dlopen and driven through the C API of
+// codegen/runtime/api/ds_runtime.h, so what runs is exactly what ships).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "executor/ReferenceExecutor.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ds::tools {
+
+class ModelRunner {
+public:
+  virtual ~ModelRunner() = default;
+  virtual const std::vector<exec::TensorSpec> &inputs() const = 0;
+  virtual const std::vector<exec::TensorSpec> &outputs() const = 0;
+  /// Throws ToolError / exec::ExecutionError with one line.
+  virtual std::vector<rt::Tensor> run(const std::vector<rt::Tensor> &inputs) = 0;
+  /// "reference executor" or "artifact <dir>".
+  virtual std::string description() const = 0;
+};
+
+/// True when `path` is a directory holding manifest.json.
+bool isArtifactDir(const std::string &path);
+
+/// The runner for `path`: an artifact directory or a model file. `threads` 0
+/// means one per hardware thread.
+std::unique_ptr<ModelRunner> openRunner(const std::string &path, unsigned threads);
+
+} // namespace ds::tools
