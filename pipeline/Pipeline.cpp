@@ -257,8 +257,14 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   report.modelSha256 = modelSha;
   report.profile = o.profile;
   report.precision = int8 ? "int8-" + o.quantMode : "fp32";
-  report.evalSource = o.eval.empty() ? o.calib + " (the calibration set: pass --eval for held-out data)"
-                                     : o.eval;
+  // File names only: the report must not depend on where the job ran from.
+  auto baseName = [](const std::string &p) {
+    fs::path n = fs::path(p).lexically_normal();
+    return (n.has_filename() ? n.filename() : n.parent_path().filename()).string();
+  };
+  report.evalSource = o.eval.empty()
+                          ? baseName(o.calib) + " (the calibration set: pass --eval for held-out data)"
+                          : baseName(o.eval);
   report.maxDropPercent = o.maxDropPercent;
 
   mlir::OwningOpRef<mlir::ModuleOp> calibratedModule; // FP32 with ranges, before quantize
@@ -290,7 +296,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
       CalibrationResult calibration = calibrate(reference, o.calib, copts, log);
       annotateRanges(*studentModule, calibration);
       report.calibMethod = o.calibMethod;
-      report.calibSource = calibration.source;
+      report.calibSource = baseName(calibration.source);
       report.calibSamples = calibration.samples;
       report.calibSkippedNonFinite = calibration.skippedNonFinite;
       phases.end(std::to_string(calibration.ranges.size()) + " activation ranges from " +
