@@ -154,8 +154,8 @@ std::unique_ptr<ModelRunner> openRunner(const std::string &path, unsigned thread
     return std::make_unique<ArtifactRunner>(path, threads);
   std::error_code ec;
   if (fs::is_directory(path, ec))
-    throw ToolError(path + ": a directory without manifest.json; pass a model file or an "
-                           "artifact directory (OUT/<profile>)");
+    throw ToolError(path + ": not a regular file (a directory without manifest.json); pass a "
+                           "model file or an artifact directory (OUT/<profile>)");
   return std::make_unique<ExecutorRunner>(path, threads);
 }
 
