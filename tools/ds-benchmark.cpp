@@ -2,6 +2,7 @@
 //
 //   ds-benchmark MODEL.onnx|ARTIFACT_DIR --inputs X [--threads N] [--warmup W]
 //                [--iterations I] [--batch-sizes 1,4,16] [--vs-onnxruntime [MODEL.onnx]]
+//                [--profile]
 //
 // Times the reference executor (a model) or the artifact's own runtime (an
 // artifact directory, through its C API) per batch size: latency percentiles,
@@ -101,6 +102,7 @@ int main(int argc, char **argv) {
   CLI::App app{"Latency of a model (reference executor) or an artifact, optionally next to ONNX "
                "Runtime in the same run"};
   std::string model, inputs, batchSizes, ortModel;
+  bool profile = false;
   int threads = 0, warmup = 3, iterations = 20;
   std::string python = DS_DEFAULT_PYTHON, peerScript = DS_ORT_PEER_SCRIPT;
   app.add_option("model", model, "model.onnx or an artifact directory (OUT/<profile>)")->required();
@@ -114,6 +116,9 @@ int main(int argc, char **argv) {
                                "also time ONNX Runtime on MODEL.onnx (default: the model given)")
                     ->expected(0, 1);
   app.add_option("--python", python, "Python with onnxruntime")->capture_default_str();
+  app.add_flag("--profile", profile,
+               "also print time per kernel (reference executor only: for an artifact's graph, "
+               "benchmark the .mlir that ds-optimize --compile-to=quantize prints)");
   CLI11_PARSE(app, argc, argv);
 
   return tools::runTool("ds-benchmark", [&] {
@@ -191,6 +196,25 @@ int main(int argc, char **argv) {
                     jsonNumber(json, "p90_ms"), jsonNumber(json, "min_ms"), ortModel.c_str());
         std::printf("  ratio ds/onnxruntime (p50): %.2fx\n", ours.median / ortMedian);
       }
+    }
+    if (profile) {
+      std::map<std::string, std::pair<double, int64_t>> byKernel;
+      for (int i = 0; i < iterations; ++i)
+        if (!runner->profile(given, byKernel))
+          throw tools::ToolError("--profile needs a model (the reference executor); an artifact runs "
+                                 "its kernels behind the C API");
+      std::vector<std::pair<double, std::string>> rows;
+      double total = 0;
+      for (auto &[name, entry] : byKernel) {
+        rows.push_back({entry.first, name});
+        total += entry.first;
+      }
+      std::sort(rows.rbegin(), rows.rend());
+      std::printf("time per kernel (%d runs, includes the executor's per-step overhead):\n", iterations);
+      for (auto &[ms, name] : rows)
+        std::printf("  %-28s %8.3f ms/run %5.1f%%  %lld calls/run\n", name.c_str(),
+                    ms / iterations, 100.0 * ms / total,
+                    static_cast<long long>(byKernel[name].second / iterations));
     }
     struct rusage usage {};
     ::getrusage(RUSAGE_SELF, &usage);

@@ -7,6 +7,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 
+#include <chrono>
 #include <cstring>
 #include <dlfcn.h>
 #include <filesystem>
@@ -32,6 +33,18 @@ public:
     return executor_.run(inputs);
   }
   std::string description() const override { return "reference executor"; }
+  bool profile(const std::vector<rt::Tensor> &inputs,
+               std::map<std::string, std::pair<double, int64_t>> &msByKernel) override {
+    auto last = std::chrono::steady_clock::now();
+    executor_.run(inputs, [&](mlir::Operation *op, const std::vector<rt::Tensor> &) {
+      auto now = std::chrono::steady_clock::now();
+      auto &entry = msByKernel[op->getName().stripDialect().str()];
+      entry.first += std::chrono::duration<double, std::milli>(now - last).count();
+      entry.second += 1;
+      last = now;
+    });
+    return true;
+  }
 
 private:
   mlir::MLIRContext context_;

@@ -10,6 +10,7 @@
 
 #include "executor/ReferenceExecutor.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,13 @@ public:
   virtual std::vector<rt::Tensor> run(const std::vector<rt::Tensor> &inputs) = 0;
   /// "reference executor" or "artifact <dir>".
   virtual std::string description() const = 0;
+  /// Runs once and adds each kernel's wall time (ms) to `msByKernel`, keyed by
+  /// kernel name. False when the runner cannot see individual kernels (an
+  /// artifact runs them behind its C API).
+  virtual bool profile(const std::vector<rt::Tensor> &inputs,
+                       std::map<std::string, std::pair<double, int64_t>> &msByKernel) {
+    return false;
+  }
 };
 
 /// True when `path` is a directory holding manifest.json.
