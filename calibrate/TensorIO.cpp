@@ -22,6 +22,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include "ds/runtime/FileHelpers.h"
+
 #include <limits>
 #include <map>
 #include <set>
@@ -32,6 +34,7 @@ namespace {
 using rt::DType;
 using rt::Shape;
 using rt::Tensor;
+using namespace rt::files;
 
 [[noreturn]] void fail(const std::string &where, const std::string &what) {
   throw IoError(where + ": " + what);
@@ -40,84 +43,6 @@ using rt::Tensor;
 //===----------------------------------------------------------------------===//
 // Files
 //===----------------------------------------------------------------------===//
-
-std::ifstream openForRead(const std::string &path, uint64_t &size) {
-  std::error_code ec;
-  auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status))
-    fail(path, "no such file");
-  if (std::filesystem::is_directory(status))
-    fail(path, "is a directory, expected a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    fail(path, std::string("cannot open: ") + std::strerror(errno));
-  in.seekg(0, std::ios::end);
-  auto end = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (end < 0 || !in)
-    fail(path, "cannot determine file size");
-  size = static_cast<uint64_t>(end);
-  return in;
-}
-
-std::string readWholeFile(const std::string &path) {
-  uint64_t size = 0;
-  std::ifstream in = openForRead(path, size);
-  if (size > std::numeric_limits<size_t>::max() / 2)
-    fail(path, "file too large");
-  std::string bytes(static_cast<size_t>(size), '\0');
-  if (size && !in.read(bytes.data(), static_cast<std::streamsize>(size)))
-    fail(path, "read error");
-  return bytes;
-}
-
-std::ofstream openForWrite(const std::string &path) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out)
-    fail(path, std::string("cannot open for writing: ") + std::strerror(errno));
-  return out;
-}
-
-void finishWrite(std::ofstream &out, const std::string &path) {
-  out.flush();
-  if (!out)
-    fail(path, "write failed");
-  out.close();
-  if (out.fail())
-    fail(path, "write failed (close)");
-}
-
-/// Element count and byte size of `shape` in `dtype`, or an IoError.
-void checkedSizes(const std::string &where, const Shape &shape, DType dtype,
-                  int64_t &numel, uint64_t &bytes) {
-  try {
-    numel = rt::shapeNumel(shape);
-  } catch (const rt::Error &) {
-    fail(where, "element count overflow for shape " + rt::shapeToString(shape));
-  }
-  uint64_t elem = rt::dtypeSize(dtype);
-  if (elem && static_cast<uint64_t>(numel) >
-                  static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / elem)
-    fail(where, "byte size overflow for shape " + rt::shapeToString(shape));
-  bytes = static_cast<uint64_t>(numel) * elem;
-}
-
-Tensor allocate(const std::string &where, DType dtype, const Shape &shape) {
-  try {
-    return Tensor(dtype, shape);
-  } catch (const rt::Error &e) {
-    fail(where, e.what());
-  }
-}
-
-/// Kernels assume bool elements are exactly 0 or 1; files may hold any nonzero byte.
-void normalizeBools(Tensor &t) {
-  if (t.dtype() != DType::Bool)
-    return;
-  auto *p = static_cast<uint8_t *>(t.mutableRawData());
-  for (int64_t i = 0; i < t.numel(); ++i)
-    p[i] = p[i] != 0;
-}
 
 /// zlib's raw inflate, handed to rt::readNpz for np.savez_compressed members.
 std::string inflateRaw(const std::string &where, const uint8_t *src, uint64_t srcLen,
@@ -231,7 +156,9 @@ void writeNpz(const std::string &path, const std::vector<NamedTensor> &tensors) 
   }
 }
 
-NamedTensor readTensorProto(const std::string &path) {
+/// The reader/writer proper; the public function turns rt::Error from the
+/// shared file helpers into IoError.
+static NamedTensor readTensorProtoImpl(const std::string &path) {
   std::string bytes = readWholeFile(path);
   onnx::TensorProto proto;
   if (!proto.ParseFromString(bytes))
@@ -315,7 +242,17 @@ NamedTensor readTensorProto(const std::string &path) {
   return {proto.name(), t};
 }
 
-void writeTensorProto(const std::string &path, const NamedTensor &t) {
+NamedTensor readTensorProto(const std::string &path) {
+  try {
+    return readTensorProtoImpl(path);
+  } catch (const rt::Error &e) {
+    throw IoError(e.what());
+  }
+}
+
+/// The reader/writer proper; the public function turns rt::Error from the
+/// shared file helpers into IoError.
+static void writeTensorProtoImpl(const std::string &path, const NamedTensor &t) {
   if (t.tensor.isAbsent() || t.tensor.dtype() == DType::String)
     fail(path, std::string("cannot write a tensor of type ") + rt::dtypeName(t.tensor.dtype()));
   onnx::TensorProto proto;
@@ -331,6 +268,14 @@ void writeTensorProto(const std::string &path, const NamedTensor &t) {
   std::ofstream out = openForWrite(path);
   out.write(bytes.data(), std::streamsize(bytes.size()));
   finishWrite(out, path);
+}
+
+void writeTensorProto(const std::string &path, const NamedTensor &t) {
+  try {
+    writeTensorProtoImpl(path, t);
+  } catch (const rt::Error &e) {
+    throw IoError(e.what());
+  }
 }
 
 std::vector<NamedTensor> readTestDataSet(const std::string &dir, const std::string &prefix) {
