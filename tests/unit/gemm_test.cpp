@@ -374,3 +374,106 @@ TEST(MatMulIntegerKernel, PerRowAndPerColumnZeroPointsAndInt8) {
                Error);
   EXPECT_THROW(runKernel("matmul_integer", {randomTensor({2, 2}, 1), b}), Error);
 }
+
+// ---- Packed constant B (gemmPackB / gemmF32Prepacked / the per-node cache) ----
+
+TEST(GemmF32Prepacked, BitIdenticalToGemmF32) {
+  // Shapes cover the mat-vec path (M == 1), one tile, several row/column tiles
+  // (parallel and serial), K past one K block, and transposed B.
+  const GemmCase cases[] = {
+      {1, 37, 19, false, false, 1.0f, 0.0f, 1},   {13, 17, 19, true, false, -1.5f, 0.5f, 2},
+      {29, 45, 300, false, true, 0.5f, 1.0f, 3},   {128, 344, 128, false, false, 1.0f, 0.0f, 0},
+      {150, 600, 270, false, true, 1.0f, 0.0f, 1}, {64, 10, 800, false, true, 1.0f, 1.0f, 1},
+      {5, 7, 0, false, false, 1.0f, 0.5f, 4},
+  };
+  ThreadPool two(2);
+  uint32_t seed = 500;
+  for (GemmIsa isa : supportedIsas())
+    for (const GemmCase &c : cases)
+      for (ThreadPool *pool : {static_cast<ThreadPool *>(nullptr), &two}) {
+        const int64_t lda = (c.transA ? c.M : c.K) + 2, ldb = (c.transB ? c.K : c.N) + 1;
+        std::vector<float> a = randomFloats((c.transA ? c.K : c.M) * lda, ++seed);
+        std::vector<float> b = randomFloats((c.transB ? c.N : c.K) * ldb, ++seed);
+        std::vector<float> biasData = randomFloats(c.M * c.N + 1, ++seed);
+        GemmBias bias = c.biasKind ? GemmBias{biasData.data(), 0, 1} : GemmBias{};
+        std::vector<float> expected = randomFloats(c.M * c.N, ++seed), got = expected;
+        gemmF32WithIsa(isa, c.transA, c.transB, c.M, c.N, c.K, c.alpha, a.data(), lda,
+                       b.data(), ldb, c.beta, expected.data(), c.N, bias, pool);
+        GemmPackedB packed = gemmPackB(isa, c.transB, c.K, c.N, b.data(), ldb, pool);
+        gemmF32Prepacked(c.transA, c.M, c.alpha, a.data(), lda, packed, c.beta, got.data(),
+                         c.N, bias, pool);
+        EXPECT_EQ(expected, got) << gemmIsaName(isa) << " M=" << c.M << " N=" << c.N
+                                 << " K=" << c.K << " transB=" << c.transB;
+      }
+}
+
+namespace {
+
+/// Runs `name` through one KernelContext with node state, as a Program does.
+struct StatefulNode {
+  const char *name;
+  AttrMap attrs;
+  ThreadPool pool{2};
+  std::shared_ptr<void> state;
+
+  Tensor run(const std::vector<Tensor> &inputs) {
+    KernelContext ctx{attrs, pool, 1, &state};
+    std::vector<Tensor> outputs;
+    findKernel(name)(ctx, inputs, outputs);
+    return outputs.at(0);
+  }
+};
+
+void expectSameBits(const Tensor &x, const Tensor &y) {
+  ASSERT_EQ(x.shape(), y.shape());
+  EXPECT_EQ(0, std::memcmp(x.rawData(), y.rawData(), x.byteSize()));
+}
+
+} // namespace
+
+TEST(MatMulKernel, CachedWeightPackGivesTheSameBitsAndFollowsNewStorage) {
+  StatefulNode node{"matmul"};
+  Tensor a = randomTensor({2, 64, 48}, 1), w = randomTensor({48, 72}, 2);
+  Tensor expected = runKernel("matmul", {a, w})[0];
+  for (int call = 0; call < 3; ++call) // record, pack, reuse
+    expectSameBits(expected, node.run({a, w}));
+  EXPECT_NE(node.state, nullptr);
+  // A different B (new storage) must not see the old pack.
+  Tensor w2 = randomTensor({48, 72}, 3);
+  expectSameBits(runKernel("matmul", {a, w2})[0], node.run({a, w2}));
+  expectSameBits(runKernel("matmul", {a, w2})[0], node.run({a, w2}));
+  // Batched A against one B that is not foldable (broadcast A over a B batch of 1).
+  Tensor a3 = randomTensor({3, 1, 20, 48}, 4), w3 = randomTensor({1, 48, 72}, 5);
+  StatefulNode batched{"matmul"};
+  Tensor want = runKernel("matmul", {a3.reshaped({3, 20, 48}), w3})[0];
+  for (int call = 0; call < 3; ++call)
+    expectSameBits(want, batched.run({a3.reshaped({3, 20, 48}), w3}));
+}
+
+TEST(MatMulKernel, CallerMemoryWithoutHolderIsNeverCached) {
+  // Borrowed caller memory may be rewritten between runs at the same address.
+  StatefulNode node{"matmul"};
+  Tensor a = randomTensor({40, 32}, 1);
+  std::vector<float> buffer = randomFloats(32 * 50, 2);
+  Tensor w = Tensor::borrow(DType::F32, {32, 50}, buffer.data(), nullptr);
+  node.run({a, w});
+  node.run({a, w});
+  std::vector<float> fresh = randomFloats(32 * 50, 3);
+  std::copy(fresh.begin(), fresh.end(), buffer.begin());
+  Tensor got = node.run({a, w});
+  std::vector<double> want = naiveMatMul(a, w, {40, 50});
+  expectNear(got, want, 1e-4);
+}
+
+TEST(GemmKernel, CachedWeightPackGivesTheSameBits) {
+  AttrMap attrs;
+  attrs.set("transB", int64_t(1));
+  StatefulNode node{"gemm", attrs};
+  Tensor a = randomTensor({64, 256}, 1), w = randomTensor({10, 256}, 2);
+  Tensor bias = randomTensor({10}, 3);
+  Tensor expected = runKernel("gemm", {a, w, bias}, attrs)[0];
+  for (int call = 0; call < 3; ++call)
+    expectSameBits(expected, node.run({a, w, bias}));
+  Tensor w2 = randomTensor({10, 256}, 4);
+  expectSameBits(runKernel("gemm", {a, w2, bias}, attrs)[0], node.run({a, w2, bias}));
+}

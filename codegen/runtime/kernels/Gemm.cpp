@@ -364,26 +364,50 @@ const char *gemmIsaName(GemmIsa isa) {
   return "portable";
 }
 
-void gemmF32WithIsa(GemmIsa isa, bool transA, bool transB, int64_t M, int64_t N,
-                    int64_t K, float alpha, const float *A, int64_t lda, const float *B,
-                    int64_t ldb, float beta, float *C, int64_t ldc, const GemmBias &bias,
-                    ThreadPool *pool) {
+namespace {
+
+void checkGemmArgs(GemmIsa isa, bool transA, bool transB, int64_t M, int64_t N, int64_t K,
+                   int64_t lda, int64_t ldb, int64_t ldc) {
   DS_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm: negative dimension");
   DS_CHECK(ldc >= std::max<int64_t>(N, 1), "gemm: ldc is smaller than N");
   DS_CHECK(lda >= std::max<int64_t>(transA ? M : K, 1), "gemm: lda is too small");
   DS_CHECK(ldb >= std::max<int64_t>(transB ? K : N, 1), "gemm: ldb is too small");
   DS_CHECK(gemmIsaSupported(isa),
            std::string("gemm: this CPU does not support ") + gemmIsaName(isa));
-  if (M == 0 || N == 0)
+}
+
+/// Packs all of op(B) in the shared layout runTile reads (K block p0 at
+/// dst + p0 * roundUp(N, NR), panel j0 inside it at + j0 * kc).
+void packAllB(const Problem &p, const MicroKernelFamily &family, ThreadPool *pool,
+              bool parallel, float *dst) {
+  const int64_t nr = family.nr, paddedN = roundUp(p.N, nr);
+  auto packPanels = [&](int64_t begin, int64_t end) {
+    for (int64_t panel = begin; panel < end; ++panel) {
+      int64_t j0 = panel * nr, width = std::min(nr, p.N - j0);
+      for (int64_t p0 = 0; p0 < p.K; p0 += kKC) {
+        int64_t kc = std::min(kKC, p.K - p0);
+        packB(p, family, p0, kc, j0, width, dst + p0 * paddedN + j0 * kc);
+      }
+    }
+  };
+  if (parallel)
+    pool->parallelFor(paddedN / nr, 1, packPanels);
+  else
+    packPanels(0, paddedN / nr);
+}
+
+/// The driver behind gemmF32WithIsa and gemmF32Prepacked. `packedB`, when
+/// given, is all of op(B) packed by packAllB for this family.
+void runGemm(const MicroKernelFamily &family, const Problem &p, ThreadPool *pool,
+             const float *packedB) {
+  if (p.M == 0 || p.N == 0)
     return;
-  Problem p{transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
-  if (K == 0) {
+  if (p.K == 0) {
     // No products: only the beta * C + bias part remains.
-    prefillTile(p, 0, M, 0, N);
+    prefillTile(p, 0, p.M, 0, p.N);
     return;
   }
-
-  const MicroKernelFamily &family = familyFor(isa);
+  const int64_t M = p.M, N = p.N, K = p.K;
   if (M == 1 || N == 1) {
     runMatVec(p, family, pool);
     return;
@@ -413,42 +437,72 @@ void gemmF32WithIsa(GemmIsa isa, bool transA, bool transB, int64_t M, int64_t N,
   const int64_t rowTiles = ceilDiv(M, tileRows), colTiles = ceilDiv(N, tileCols);
   const int64_t tiles = rowTiles * colTiles;
   if (tiles == 1) {
-    runTile(p, family, 0, M, 0, N, nullptr);
+    runTile(p, family, 0, M, 0, N, packedB);
     return;
   }
   // With several row tiles, each would pack the same B slices: pack op(B) once,
   // in parallel, and share it.
-  const float *prepackedB = nullptr;
-  if (rowTiles > 1) {
+  if (!packedB && rowTiles > 1) {
     static thread_local ScratchBuffer sharedB;
-    const int64_t paddedN = roundUp(N, nr);
-    float *packed = sharedB.get(static_cast<size_t>(paddedN * K));
-    auto packPanels = [&](int64_t begin, int64_t end) {
-      for (int64_t panel = begin; panel < end; ++panel) {
-        int64_t j0 = panel * nr, width = std::min(nr, N - j0);
-        for (int64_t p0 = 0; p0 < K; p0 += kKC) {
-          int64_t kc = std::min(kKC, K - p0);
-          packB(p, family, p0, kc, j0, width, packed + p0 * paddedN + j0 * kc);
-        }
-      }
-    };
-    if (parallel)
-      pool->parallelFor(paddedN / nr, 1, packPanels);
-    else
-      packPanels(0, paddedN / nr);
-    prepackedB = packed;
+    float *packed = sharedB.get(static_cast<size_t>(roundUp(N, nr) * K));
+    packAllB(p, family, pool, parallel, packed);
+    packedB = packed;
   }
   auto work = [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       int64_t m0 = (t % rowTiles) * tileRows, n0 = (t / rowTiles) * tileCols;
       runTile(p, family, m0, std::min(M, m0 + tileRows), n0, std::min(N, n0 + tileCols),
-              prepackedB);
+              packedB);
     }
   };
   if (!parallel)
     work(0, tiles);
   else
     pool->parallelFor(tiles, 1, work);
+}
+
+} // namespace
+
+void gemmF32WithIsa(GemmIsa isa, bool transA, bool transB, int64_t M, int64_t N,
+                    int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+                    int64_t ldb, float beta, float *C, int64_t ldc, const GemmBias &bias,
+                    ThreadPool *pool) {
+  checkGemmArgs(isa, transA, transB, M, N, K, lda, ldb, ldc);
+  Problem p{transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
+  runGemm(familyFor(isa), p, pool, nullptr);
+}
+
+GemmPackedB gemmPackB(GemmIsa isa, bool transB, int64_t K, int64_t N, const float *B,
+                      int64_t ldb, ThreadPool *pool) {
+  checkGemmArgs(isa, false, transB, 1, N, K, std::max<int64_t>(K, 1), ldb,
+                std::max<int64_t>(N, 1));
+  GemmPackedB packed;
+  packed.isa = isa;
+  packed.transB = transB;
+  packed.K = K;
+  packed.N = N;
+  packed.B = B;
+  packed.ldb = ldb;
+  const MicroKernelFamily &family = familyFor(isa);
+  const int64_t size = roundUp(N, family.nr) * K;
+  if (size == 0)
+    return packed;
+  packed.storage = Tensor(DType::F32, {size});
+  Problem p{false, transB, 1, N, K, 1.0f, nullptr, 1, B, ldb, 0.0f, nullptr, 1, GemmBias{}};
+  const bool parallel = pool && pool->numThreads() > 1 && double(size) >= 1.0e5;
+  packAllB(p, family, pool, parallel, packed.storage.mutableData<float>());
+  return packed;
+}
+
+void gemmF32Prepacked(bool transA, int64_t M, float alpha, const float *A, int64_t lda,
+                      const GemmPackedB &packed, float beta, float *C, int64_t ldc,
+                      const GemmBias &bias, ThreadPool *pool) {
+  checkGemmArgs(packed.isa, transA, packed.transB, M, packed.N, packed.K, lda, packed.ldb,
+                ldc);
+  Problem p{transA, packed.transB, M,      packed.N, packed.K, alpha, A, lda,
+            packed.B, packed.ldb,   beta,   C,        ldc,      bias};
+  const float *data = packed.storage.isAbsent() ? nullptr : packed.storage.data<float>();
+  runGemm(familyFor(packed.isa), p, pool, data);
 }
 
 void gemmF32(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,

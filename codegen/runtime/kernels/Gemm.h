@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "ds/runtime/Tensor.h"
 #include "ds/runtime/ThreadPool.h"
 
 #include <cstdint>
@@ -59,5 +60,31 @@ void gemmF32WithIsa(GemmIsa isa, bool transA, bool transB, int64_t M, int64_t N,
                     int64_t K, float alpha, const float *A, int64_t lda, const float *B,
                     int64_t ldb, float beta, float *C, int64_t ldc, const GemmBias &bias,
                     ThreadPool *pool);
+
+/// op(B) packed once in the layout gemmF32 builds on every call, for products
+/// that share one B (constant weights): gemmF32Prepacked then skips packing,
+/// and computes exactly the bits gemmF32 would. Keeps a pointer to B itself
+/// (the M == 1 path streams B unpacked), so B must outlive the pack.
+struct GemmPackedB {
+  GemmIsa isa = GemmIsa::Portable;
+  bool transB = false;
+  int64_t K = 0, N = 0;
+  const float *B = nullptr;
+  int64_t ldb = 1;
+  Tensor storage; // the packed panels (absent when K or N is 0)
+};
+
+/// Packs op(B) (K x N; B stored as for gemmF32) for the micro-kernels of `isa`.
+GemmPackedB gemmPackB(GemmIsa isa, bool transB, int64_t K, int64_t N, const float *B,
+                      int64_t ldb, ThreadPool *pool);
+inline GemmPackedB gemmPackB(bool transB, int64_t K, int64_t N, const float *B,
+                             int64_t ldb, ThreadPool *pool) {
+  return gemmPackB(gemmBestIsa(), transB, K, N, B, ldb, pool);
+}
+
+/// gemmF32 with op(B) from `packed` (its K, N, transB and ISA).
+void gemmF32Prepacked(bool transA, int64_t M, float alpha, const float *A, int64_t lda,
+                      const GemmPackedB &packed, float beta, float *C, int64_t ldc,
+                      const GemmBias &bias, ThreadPool *pool);
 
 } // namespace ds::rt

@@ -3,9 +3,10 @@
 // Y = alpha * op(A) * op(B) + beta * C, A and B 2-D, C optional and broadcast
 // unidirectionally to [M, N]. float32 goes through gemmF32 (C as its bias when
 // beta is 1, else preloaded into Y and scaled by gemmF32's beta); other dtypes
-// use a plain loop.
+// use a plain loop. A constant B is packed once per node (GemmPackCache.h).
 //===----------------------------------------------------------------------===//
 #include "Gemm.h"
+#include "GemmPackCache.h"
 
 #include "ds/runtime/Dispatch.h"
 #include "ds/runtime/Kernel.h"
@@ -96,10 +97,15 @@ void gemmKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
         gemmBeta = beta;
       }
     }
-    gemmF32(transA, transB, d.M, d.N, d.K, alpha, a.data<float>(),
-            std::max<int64_t>(a.dim(1), 1), b.data<float>(), std::max<int64_t>(b.dim(1), 1),
-            gemmBeta, out, std::max<int64_t>(d.N, 1), bias,
-            ctx.pool);
+    const int64_t lda = std::max<int64_t>(a.dim(1), 1), ldb = std::max<int64_t>(b.dim(1), 1);
+    const float *bData = b.data<float>();
+    if (const GemmPackedB *packed =
+            gemm_detail::cachedPackedB(ctx, b, bData, transB, d.K, d.N, ldb))
+      gemmF32Prepacked(transA, d.M, alpha, a.data<float>(), lda, *packed, gemmBeta, out,
+                       std::max<int64_t>(d.N, 1), bias, &ctx.pool);
+    else
+      gemmF32(transA, transB, d.M, d.N, d.K, alpha, a.data<float>(), lda, bData, ldb,
+              gemmBeta, out, std::max<int64_t>(d.N, 1), bias, ctx.pool);
   } else {
     dispatchDType<double, int32_t, int64_t, uint32_t, uint64_t>(
         a.dtype(), "Gemm", [&](auto tag) {

@@ -3,11 +3,13 @@
 // float32 goes through gemmF32: batches that share one B and lie back to back
 // in A fold into a single tall product (the common [batch, seq, hidden] x
 // [hidden, out] case); other batches run one product each, in parallel across
-// batches when each product is too small to split. Other dtypes use a plain
+// batches when each product is too small to split. A B shared by every batch
+// is packed once per node (GemmPackCache.h). Other dtypes use a plain
 // loop (integers wrap like numpy's).
 //===----------------------------------------------------------------------===//
 #include "Gemm.h"
 #include "GemmBatch.h"
+#include "GemmPackCache.h"
 
 #include "ds/runtime/Dispatch.h"
 #include "ds/runtime/Kernel.h"
@@ -20,19 +22,35 @@ namespace {
 // Products smaller than this run one per thread instead of being split.
 constexpr double kSmallProductFlops = 4.0e6;
 
-void matmulF32(const MatMulPlan &plan, const float *a, const float *b, float *y,
-               ThreadPool &pool) {
+void matmulF32(const KernelContext &ctx, const MatMulPlan &plan, const float *a,
+               const Tensor &bTensor, float *y) {
+  ThreadPool &pool = ctx.pool;
+  const float *b = bTensor.data<float>();
   const int64_t M = plan.M, K = plan.K, N = plan.N, batch = plan.batch();
   // Leading dimensions must be >= 1 even for empty operands.
   const int64_t lda = std::max<int64_t>(K, 1), ldb = std::max<int64_t>(N, 1);
+  // One B for every batch (weights): packed once per node, not per call.
+  bool sharedB = true;
+  for (int64_t offset : plan.bOffsets)
+    sharedB = sharedB && offset == 0;
+  const GemmPackedB *packed =
+      sharedB ? gemm_detail::cachedPackedB(ctx, bTensor, b, false, K, N, ldb) : nullptr;
   if (plan.foldsIntoOneProduct) {
-    gemmF32(false, false, batch * M, N, K, 1.0f, a, lda, b, ldb, 0.0f, y, ldb, GemmBias{},
-            pool);
+    if (packed)
+      gemmF32Prepacked(false, batch * M, 1.0f, a, lda, *packed, 0.0f, y, ldb, GemmBias{},
+                       &pool);
+    else
+      gemmF32(false, false, batch * M, N, K, 1.0f, a, lda, b, ldb, 0.0f, y, ldb,
+              GemmBias{}, pool);
     return;
   }
   auto one = [&](int64_t n, ThreadPool *p) {
-    gemmF32(false, false, M, N, K, 1.0f, a + plan.aOffsets[n] * M * K, lda,
-            b + plan.bOffsets[n] * K * N, ldb, 0.0f, y + n * M * N, ldb, GemmBias{}, p);
+    if (packed)
+      gemmF32Prepacked(false, M, 1.0f, a + plan.aOffsets[n] * M * K, lda, *packed, 0.0f,
+                       y + n * M * N, ldb, GemmBias{}, p);
+    else
+      gemmF32(false, false, M, N, K, 1.0f, a + plan.aOffsets[n] * M * K, lda,
+              b + plan.bOffsets[n] * K * N, ldb, 0.0f, y + n * M * N, ldb, GemmBias{}, p);
   };
   const double flops = 2.0 * double(M) * double(N) * double(K);
   if (flops < kSmallProductFlops && batch > 1) {
@@ -86,7 +104,7 @@ void matmulKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
   MatMulPlan plan = planMatMul(a.shape(), b.shape());
   Tensor y(a.dtype(), plan.outShape);
   if (a.dtype() == DType::F32) {
-    matmulF32(plan, a.data<float>(), b.data<float>(), y.mutableData<float>(), ctx.pool);
+    matmulF32(ctx, plan, a.data<float>(), b, y.mutableData<float>());
   } else {
     dispatchDType<double, int32_t, int64_t, uint32_t, uint64_t>(
         a.dtype(), "MatMul", [&](auto tag) {

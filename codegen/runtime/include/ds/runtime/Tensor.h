@@ -80,6 +80,10 @@ public:
   int64_t dim(int64_t i) const { return shape_.at(static_cast<size_t>(i)); }
   int64_t numel() const { return numel_; }
   size_t byteSize() const { return static_cast<size_t>(numel_) * dtypeSize(dtype_); }
+  /// Whether something keeps the storage alive: owned storage, or borrowed
+  /// with a holder (mapped weights). Caller memory borrowed without a holder
+  /// may be rewritten behind the tensor's back, so caches must not key on it.
+  bool holdsStorage() const { return holder_ != nullptr; }
 
   /// Typed element access; throws if T does not match the dtype.
   template <typename T> const T *data() const;
