@@ -31,10 +31,14 @@ int64_t floorShift(int64_t a, int k) {
 }
 } // namespace
 
-Histogram::Histogram(int numBins) {
+void Histogram::checkBinCount(int numBins) {
   DS_CHECK(isPowerOfTwo(numBins) && numBins >= 256 && numBins <= (1 << 20),
            "histogram bin count must be a power of two in [256, 1048576], got " +
                std::to_string(numBins));
+}
+
+Histogram::Histogram(int numBins) {
+  checkBinCount(numBins);
   bins_.assign(static_cast<size_t>(numBins), 0);
 }
 

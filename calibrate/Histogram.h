@@ -26,6 +26,8 @@ public:
 
   /// `numBins`: a power of two in [256, 1 << 20]; throws rt::Error otherwise.
   explicit Histogram(int numBins = kDefaultBins);
+  /// Throws rt::Error unless `numBins` is a valid bin count (see above).
+  static void checkBinCount(int numBins);
 
   /// Adds finite values (throws rt::Error on NaN/Inf: observers filter them).
   void add(const float *values, int64_t n);

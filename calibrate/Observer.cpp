@@ -38,7 +38,7 @@ const char *percentileModeName(PercentileMode mode) {
 void validateOptions(const ObserverOptions &o) {
   DS_CHECK(o.percentile > 50 && o.percentile <= 100,
            "percentile must be in (50, 100], got " + std::to_string(o.percentile));
-  Histogram check(o.numBins); // throws on a bad bin count
+  Histogram::checkBinCount(o.numBins);
   DS_CHECK(o.entropyLevels >= 2 && o.entropyLevels <= o.numBins / 2,
            "entropy levels must be in [2, " + std::to_string(o.numBins / 2) + "], got " +
                std::to_string(o.entropyLevels));
