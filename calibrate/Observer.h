@@ -2,7 +2,7 @@
 //
 // Calibration (DESIGN §2 phase 5) feeds every activation a quantized layer
 // reads into one observer, batch by batch, then asks it for the clipping range
-// to quantize that activation over (calibrate/QuantParams.h turns the range
+// to quantize that activation over (quantizers/Int8Scheme.h turns the range
 // into scale/zero point). Methods (one .cpp each):
 //
 //   minmax      the exact min and max seen (Observer.cpp)
