@@ -1,7 +1,7 @@
 //===- Calibrate.cpp ------------------------------------------------------===//
 #include "pipeline/Calibrate.h"
 
-#include "calibrate/RangeObservers.h"
+#include "calibrate/Observer.h"
 #include "passes/ConstantUtils.h"
 #include "pipeline/CalibrationCache.h"
 #include "pipeline/Progress.h"
