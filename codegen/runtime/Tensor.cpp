@@ -68,7 +68,8 @@ constexpr size_t kAlignment = 64;
 /// run, ~30% of a small CNN's latency. Buffers of at least kMinCached bytes
 /// are kept in size classes of four steps per power of two (<= 25% slack), up
 /// to kMaxCachedBytes in all; smaller ones go to malloc, which bins them well.
-/// Contents are zeroed on every allocation either way, so reuse is invisible.
+/// Contents are zeroed on every allocation (except Tensor::uninitialized, whose
+/// callers write every element), so reuse is invisible.
 class BufferCache {
 public:
   static constexpr size_t kMinCached = size_t(64) << 10;
@@ -131,14 +132,28 @@ struct CachedFree {
 
 Tensor::Tensor(DType dtype, Shape shape)
     : dtype_(dtype), shape_(std::move(shape)), numel_(shapeNumel(shape_)) {
-  DS_CHECK(dtype != DType::Undefined && dtype != DType::String,
-           std::string("cannot allocate a tensor of type ") + dtypeName(dtype));
+  allocate(true);
+}
+
+Tensor Tensor::uninitialized(DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.numel_ = shapeNumel(t.shape_);
+  t.allocate(false);
+  return t;
+}
+
+void Tensor::allocate(bool zeroed) {
+  DS_CHECK(dtype_ != DType::Undefined && dtype_ != DType::String,
+           std::string("cannot allocate a tensor of type ") + dtypeName(dtype_));
   size_t bytes = byteSize();
   size_t size = BufferCache::classSize(bytes);
   void *p = BufferCache::instance().take(size);
   if (!p)
     throw Error("out of memory allocating " + std::to_string(bytes) + " bytes");
-  std::memset(p, 0, bytes);
+  if (zeroed)
+    std::memset(p, 0, bytes);
   holder_ = std::shared_ptr<const void>(p, CachedFree{size});
   data_ = p;
 }
@@ -163,7 +178,7 @@ Tensor Tensor::reshaped(Shape shape) const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor t(dtype_, shape_);
+  Tensor t = uninitialized(dtype_, shape_);
   if (byteSize())
     std::memcpy(t.mutableRawData(), data_, byteSize());
   return t;

@@ -34,7 +34,7 @@ void concatKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
                    std::to_string(axis));
     outShape[static_cast<size_t>(axis)] += in.dim(axis);
   }
-  Tensor out(first.dtype(), outShape);
+  Tensor out = Tensor::uninitialized(first.dtype(), outShape); // rows tile the output
   size_t elem = dtypeSize(first.dtype());
   int64_t outer = product(outShape, 0, static_cast<size_t>(axis));
   int64_t inner = product(outShape, static_cast<size_t>(axis) + 1, outShape.size());

@@ -79,7 +79,7 @@ void runFloatUnary(const KernelContext &ctx, KernelArgs inputs, std::vector<Tens
     runUnary<DS_FLOAT_TYPES, Others...>(ctx, inputs, outputs, opName, cost, op);
     return;
   }
-  Tensor out(x.dtype(), x.shape());
+  Tensor out = Tensor::uninitialized(x.dtype(), x.shape()); // row() writes all
   const float *src = x.data<float>();
   float *dst = out.mutableData<float>();
   parallelElements(ctx.pool, x.numel(), cost,

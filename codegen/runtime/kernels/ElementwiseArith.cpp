@@ -154,7 +154,7 @@ void powKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor> 
   // square, which is what pow returns too.
   if (base.dtype() == DType::F32 && isScalarExponent(exponent, 2.0) &&
       broadcastShapes(base.shape(), exponent.shape()) == base.shape()) {
-    Tensor out(DType::F32, base.shape());
+    Tensor out = Tensor::uninitialized(DType::F32, base.shape());
     mapUnary(ctx.pool, base.data<float>(), out.mutableData<float>(), base.numel(), kCheap,
              [](float v) { return v * v; });
     outputs.push_back(std::move(out));

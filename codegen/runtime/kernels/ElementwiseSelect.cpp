@@ -43,7 +43,7 @@ void whereKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor
   Shape outShape = broadcastShapes(broadcastShapes(cond.shape(), x.shape()), y.shape());
   dispatchDType<DS_ALL_TYPES>(x.dtype(), "Where", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    Tensor out(x.dtype(), outShape);
+    Tensor out = Tensor::uninitialized(x.dtype(), outShape); // forEachRow writes all
     const bool *pc = cond.data<bool>();
     const T *px = x.data<T>(), *py = y.data<T>();
     T *po = out.mutableData<T>();
@@ -98,7 +98,7 @@ void clipKernel(const KernelContext &ctx, KernelArgs inputs, std::vector<Tensor>
       lo = readBound<T>(minIn, "min");
     if (!maxIn.isAbsent())
       hi = readBound<T>(maxIn, "max");
-    Tensor out(x.dtype(), x.shape());
+    Tensor out = Tensor::uninitialized(x.dtype(), x.shape());
     mapUnary(ctx.pool, x.data<T>(), out.mutableData<T>(), x.numel(), kCheap,
              [lo, hi](T v) { return std::min(std::max(v, lo), hi); });
     outputs.push_back(std::move(out));

@@ -192,7 +192,8 @@ template <typename TA, typename TB, typename TO, typename Op>
 Tensor broadcastBinary(ThreadPool &pool, const Tensor &a, const Tensor &b, int64_t cost,
                        const Op &op) {
   Shape outShape = broadcastShapes(a.shape(), b.shape());
-  Tensor out(DTypeOf<TO>::value, outShape);
+  // Every output position is written once (forEachRow covers [0, numel)).
+  Tensor out = Tensor::uninitialized(DTypeOf<TO>::value, outShape);
   if (out.numel() == 0)
     return out;
   const TA *pa = a.data<TA>();
@@ -269,7 +270,7 @@ void runUnary(const KernelContext &ctx, const std::vector<Tensor> &inputs,
   const Tensor &x = inputs[0];
   dispatchDType<Ts...>(x.dtype(), opName, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    Tensor out(x.dtype(), x.shape());
+    Tensor out = Tensor::uninitialized(x.dtype(), x.shape()); // mapUnary writes all
     mapUnary(ctx.pool, x.data<T>(), out.mutableData<T>(), x.numel(), cost,
              [&](T v) { return static_cast<T>(op(v)); });
     outputs.push_back(std::move(out));

@@ -19,7 +19,7 @@ void expandKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
   for (int64_t d : requested)
     DS_CHECK(d >= 0, "shape " + shapeToString(requested) + " has a negative dimension");
   Shape outShape = broadcastShapes(data.shape(), requested);
-  Tensor out(data.dtype(), outShape);
+  Tensor out = Tensor::uninitialized(data.dtype(), outShape); // stridedCopy writes all
   if (out.numel() > 0)
     dispatchBySize(data.dtype(), "Expand", [&](auto tag) {
       using T = typename decltype(tag)::type;

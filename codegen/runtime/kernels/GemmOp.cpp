@@ -81,7 +81,8 @@ void gemmKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
     d.cColStride = strides[1];
   }
 
-  Tensor y(a.dtype(), {d.M, d.N});
+  // gemmF32 writes every element (beta 0 means write-only, else Y is preloaded).
+  Tensor y = Tensor::uninitialized(a.dtype(), {d.M, d.N});
   if (a.dtype() == DType::F32) {
     float *out = y.mutableData<float>();
     GemmBias bias;

@@ -102,7 +102,9 @@ void matmulKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
   DS_CHECK(a.dtype() == b.dtype(), std::string("operand types differ: ") +
                                        dtypeName(a.dtype()) + " and " + dtypeName(b.dtype()));
   MatMulPlan plan = planMatMul(a.shape(), b.shape());
-  Tensor y(a.dtype(), plan.outShape);
+  // gemmF32 with beta 0 writes every element; the generic loop accumulates.
+  Tensor y = a.dtype() == DType::F32 ? Tensor::uninitialized(a.dtype(), plan.outShape)
+                                     : Tensor(a.dtype(), plan.outShape);
   if (a.dtype() == DType::F32) {
     matmulF32(ctx, plan, a.data<float>(), b, y.mutableData<float>());
   } else {

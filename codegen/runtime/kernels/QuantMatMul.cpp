@@ -40,7 +40,7 @@ void quantMatMulKernel(const KernelContext &ctx, const std::vector<Tensor> &inpu
 
   Shape outShape = x.shape();
   outShape.back() = N;
-  Tensor y(DType::F32, outShape);
+  Tensor y = Tensor::uninitialized(DType::F32, outShape); // the epilogue writes all
   const int64_t rows = shapeNumel(Shape(x.shape().begin(), x.shape().end() - 1));
   const float *xData = x.data<float>();
   const std::string granularity = ctx.attrs.getString("x_granularity", "tensor");

@@ -30,7 +30,7 @@ void rmsNormKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
     s = scale.data<float>();
   }
   const float epsilon = ctx.attrs.getFloat("epsilon", 1e-5f);
-  Tensor y(DType::F32, x.shape());
+  Tensor y = Tensor::uninitialized(DType::F32, x.shape()); // every row is written
   const float *in = x.data<float>();
   float *out = y.mutableData<float>();
   ctx.pool.parallelFor(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(d, 1)),

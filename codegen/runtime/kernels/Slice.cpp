@@ -78,7 +78,7 @@ void sliceKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
     // With count <= 1 the stride is never used (and step may be huge).
     srcStrides[a] = count > 1 ? inStrides[a] * step : 0;
   }
-  Tensor out(data.dtype(), outShape);
+  Tensor out = Tensor::uninitialized(data.dtype(), outShape); // stridedCopy writes all
   if (out.numel() > 0)
     dispatchBySize(data.dtype(), "Slice", [&](auto tag) {
       using T = typename decltype(tag)::type;

@@ -278,7 +278,7 @@ void softmaxKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
     DS_CHECK(ctx.attrs.getInt("axis", 0) == 0 || ctx.attrs.getInt("axis", 0) == -1,
              "axis is out of range for a scalar");
   }
-  Tensor y(x.dtype(), x.shape());
+  Tensor y = Tensor::uninitialized(x.dtype(), x.shape()); // every row/column is written
   if (x.numel() > 0) {
     dispatchDType<float, double>(x.dtype(), "Softmax", [&](auto tag) {
       using T = typename decltype(tag)::type;

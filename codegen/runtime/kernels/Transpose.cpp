@@ -92,7 +92,7 @@ void transposeKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
     outShape[i] = data.shape()[static_cast<size_t>(perm[i])];
     srcStrides[i] = inStrides[static_cast<size_t>(perm[i])];
   }
-  Tensor out(data.dtype(), outShape);
+  Tensor out = Tensor::uninitialized(data.dtype(), outShape); // a permutation: all written
   if (out.numel() == 0) {
     outputs.push_back(std::move(out));
     return;

@@ -69,6 +69,10 @@ public:
   Tensor() = default;
   /// Allocates zero-initialized storage, 64-byte aligned.
   Tensor(DType dtype, Shape shape);
+  /// Allocates storage without zeroing it (64-byte aligned; recycled buffers
+  /// hold old values). Only for results whose every element the caller writes:
+  /// zeroing a buffer that is overwritten anyway cost ~5% of a small LM.
+  static Tensor uninitialized(DType dtype, Shape shape);
   /// Wraps borrowed memory; `holder` keeps it alive (may be null for static data).
   static Tensor borrow(DType dtype, Shape shape, const void *data,
                        std::shared_ptr<const void> holder);
@@ -103,6 +107,8 @@ public:
   std::vector<int64_t> toInt64Vector() const;
 
 private:
+  void allocate(bool zeroed);
+
   DType dtype_ = DType::Undefined;
   Shape shape_;
   int64_t numel_ = 0;
