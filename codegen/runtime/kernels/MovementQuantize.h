@@ -9,7 +9,11 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "MovementCommon.h"
+
 #include <algorithm>
+#include <cmath>
+#include <vector>
 #include <cstdint>
 #include <limits>
 
@@ -68,6 +72,40 @@ inline void extendRange(const float *x, int64_t n, float &lo, float &hi) {
   }
   lo = l;
   hi = h;
+}
+
+/// DynamicQuantizeLinear's uint8 parameters for x[0, n): the range widened
+/// to include 0 (NaN skipped), scale = (max == min ? 1 : max - min) / 255,
+/// zero point = rint(clamp(-min / scale, 0, 255)). Per-chunk extrema combine
+/// in chunk order, so any thread count gives the same bits. Shared by
+/// dynamic_quantize_linear and the INT8 compute kernels' dynamic mode.
+struct DynamicUint8Params {
+  float scale;
+  uint8_t zeroPoint;
+};
+template <typename Pool>
+DynamicUint8Params dynamicUint8Params(Pool &pool, const float *x, int64_t n) {
+  constexpr int64_t kChunk = 64 * 1024;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<float> lows(static_cast<size_t>(chunks), 0.0f), highs(lows);
+  parallelRange(pool, chunks, n, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      float lo = 0.0f, hi = 0.0f;
+      const int64_t first = c * kChunk;
+      extendRange(x + first, std::min(n, first + kChunk) - first, lo, hi);
+      lows[static_cast<size_t>(c)] = lo;
+      highs[static_cast<size_t>(c)] = hi;
+    }
+  });
+  float minX = 0.0f, maxX = 0.0f;
+  for (int64_t c = 0; c < chunks; ++c) {
+    minX = std::min(minX, lows[static_cast<size_t>(c)]);
+    maxX = std::max(maxX, highs[static_cast<size_t>(c)]);
+  }
+  const float scale = (maxX == minX ? 1.0f : maxX - minX) / 255.0f;
+  DS_CHECK(std::isfinite(scale) && scale > 0, "the input has a non-finite range; dynamic "
+                                              "quantization needs finite values");
+  return {scale, static_cast<uint8_t>(std::nearbyint(std::clamp(0.0f - minX / scale, 0.0f, 255.0f)))};
 }
 
 } // namespace ds::rt::movement

@@ -23,30 +23,9 @@ ActivationQuant activationQuant(const AttrMap &attrs, const float *x, int64_t n,
     q.zeroPoint = static_cast<int32_t>(zp);
     return q;
   }
-  // Per-chunk extrema combined in chunk order (min/max are exact, so any split
-  // gives the same range); NaN is skipped as in dynamic_quantize_linear.
-  constexpr int64_t kChunk = 64 * 1024;
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
-  std::vector<float> lows(static_cast<size_t>(chunks), 0.0f), highs(lows);
-  movement::parallelRange(pool, chunks, n, [&](int64_t begin, int64_t end) {
-    for (int64_t c = begin; c < end; ++c) {
-      float lo = 0.0f, hi = 0.0f;
-      const int64_t first = c * kChunk;
-      movement::extendRange(x + first, std::min(n, first + kChunk) - first, lo, hi);
-      lows[static_cast<size_t>(c)] = lo;
-      highs[static_cast<size_t>(c)] = hi;
-    }
-  });
-  float minX = 0.0f, maxX = 0.0f;
-  for (int64_t c = 0; c < chunks; ++c) {
-    minX = std::min(minX, lows[static_cast<size_t>(c)]);
-    maxX = std::max(maxX, highs[static_cast<size_t>(c)]);
-  }
-  q.scale = (maxX == minX ? 1.0f : maxX - minX) / 255.0f;
-  DS_CHECK(std::isfinite(q.scale) && q.scale > 0, "x has a non-finite range; dynamic "
-                                                  "quantization needs finite values");
-  q.zeroPoint = static_cast<int32_t>(
-      std::nearbyint(std::clamp(0.0f - minX / q.scale, 0.0f, 255.0f)));
+  const movement::DynamicUint8Params d = movement::dynamicUint8Params(pool, x, n);
+  q.scale = d.scale;
+  q.zeroPoint = d.zeroPoint;
   return q;
 }
 
