@@ -99,17 +99,13 @@ SampleSet loadSamples(const std::string &path, const std::vector<exec::TensorSpe
   if (!fs::exists(path, ec))
     throw ToolError(path + ": no such file or directory");
   std::vector<std::string> files;
-  bool testDataSets = false;
   if (fs::is_directory(path, ec)) {
-    if (fs::exists(fs::path(path) / "input_0.pb")) {
+    if (fs::exists(fs::path(path) / "input_0.pb"))
       files.push_back(path);
-      testDataSets = true;
-    }
     for (const auto &entry : fs::directory_iterator(path)) {
       std::string name = entry.path().filename().string();
       if (entry.is_directory() && name.rfind("test_data_set_", 0) == 0) {
         files.push_back(entry.path().string());
-        testDataSets = true;
       } else if (entry.is_regular_file() &&
                  (entry.path().extension() == ".npz" || entry.path().extension() == ".npy")) {
         files.push_back(entry.path().string());
@@ -121,7 +117,6 @@ SampleSet loadSamples(const std::string &path, const std::vector<exec::TensorSpe
   } else {
     files.push_back(path);
   }
-  (void)testDataSets;
   SampleSet set;
   for (const auto &file : files) {
     size_t before = set.samples.size();
