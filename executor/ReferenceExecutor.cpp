@@ -205,6 +205,7 @@ ReferenceExecutor::ReferenceExecutor(ModuleOp module, rt::ThreadPool &pool) : po
       stepOps_.push_back(&op);
     }
     program_.finalize();
+    program_.setWeightStreaming(program_.constantBytes() >= kStreamWeightsMinBytes);
     slotNames_.resize(program_.numSlots());
   } catch (const rt::ProgramError &e) {
     throw ExecutionError(e.what());

@@ -33,6 +33,13 @@ using TensorSpec = rt::ValueSpec;
 /// Called after every op with the op and its results (for calibration observers).
 using OpObserver = std::function<void(mlir::Operation *op, const std::vector<rt::Tensor> &results)>;
 
+/// The compiler runs a model several times over (teacher, reference, student
+/// executors). Models with at least this many bytes of weights run with weight
+/// streaming (rt::Program::setWeightStreaming): no packed copies kept, pages
+/// read from their mmap each run. Memory over speed, for models larger than
+/// memory (issue 4).
+constexpr uint64_t kStreamWeightsMinBytes = uint64_t(1) << 30;
+
 class ReferenceExecutor {
 public:
   /// Prepares `@main` of `module` (which must outlive the executor): resolves a
@@ -45,6 +52,9 @@ public:
   const std::vector<TensorSpec> &outputs() const { return program_.outputs(); }
   /// The step list this executor runs; codegen bakes the same list into artifacts.
   const rt::Program &program() const { return program_; }
+  /// Overrides the size rule above, e.g. for a quantized student of a large
+  /// teacher (whose own weights are a quarter of the teacher's).
+  void setWeightStreaming(bool on) { program_.setWeightStreaming(on); }
   /// The op each program step came from (parallel to program().steps()).
   const std::vector<mlir::Operation *> &stepOps() const { return stepOps_; }
   /// A name per program slot for constants (blob key or node name; "" for

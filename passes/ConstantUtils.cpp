@@ -1,5 +1,6 @@
 //===- ConstantUtils.cpp --------------------------------------------------===//
 #include "passes/ConstantUtils.h"
+#include "passes/SpillFile.h"
 
 #include "dialects/ds/DsDialect.h"
 #include "executor/ReferenceExecutor.h"
@@ -47,7 +48,11 @@ Type elementTypeFor(MLIRContext *ctx, rt::DType dtype) {
 Value createConstant(OpBuilder &builder, Location loc, const rt::Tensor &t, StringRef nameHint) {
   auto type = RankedTensorType::get(t.shape(), elementTypeFor(builder.getContext(), t.dtype()));
   ArrayRef<char> bytes(static_cast<const char *>(t.rawData()), t.byteSize());
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64);
+  std::optional<AsmResourceBlob> spilled;
+  if (bytes.size() >= kSpillMinBytes)
+    spilled = spillBlob(bytes, 64);
+  AsmResourceBlob blob = spilled ? std::move(*spilled)
+                                 : HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64);
   auto attr = DenseResourceElementsAttr::get(type, nameHint, std::move(blob));
   return ds::ConstantOp::create(builder, loc, type, cast<ElementsAttr>(attr)).getResult();
 }

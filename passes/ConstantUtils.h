@@ -20,7 +20,8 @@ namespace ds::passes {
 std::optional<rt::Tensor> constantTensor(mlir::Value v);
 
 /// A new ds.constant holding a copy of `t` (type from its dtype/shape), whose
-/// blob is named after `nameHint`.
+/// blob is named after `nameHint`. Large copies go to the spill file
+/// (passes/SpillFile.h), not the heap.
 mlir::Value createConstant(mlir::OpBuilder &builder, mlir::Location loc, const rt::Tensor &t,
                            llvm::StringRef nameHint);
 

@@ -311,7 +311,10 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
       return printIr(*studentModule);
   }
 
+  // A large teacher makes every executor stream its weights (memory over speed).
+  bool streamWeights = teacher.program().constantBytes() >= exec::kStreamWeightsMinBytes;
   auto student = std::make_unique<exec::ReferenceExecutor>(*studentModule, pool);
+  student->setWeightStreaming(streamWeights);
   phases.begin("verify against the FP32 teacher on " + std::to_string(evalSet.samples.size()) +
                " samples");
   report.verification = verify(teacher, reference, *student, evalSet.samples, labels, log);
@@ -328,6 +331,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
       studentModule = mlir::OwningOpRef<mlir::ModuleOp>(calibratedModule->clone());
       quantize(*studentModule, worst);
       student = std::make_unique<exec::ReferenceExecutor>(*studentModule, pool);
+      student->setWeightStreaming(streamWeights);
       report.verification = verify(teacher, reference, *student, evalSet.samples, labels, log);
     }
   }

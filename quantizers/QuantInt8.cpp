@@ -11,6 +11,8 @@
 #include "quantizers/Gptq.h"
 #include "quantizers/Int8Scheme.h"
 #include "quantizers/Passes.h"
+#include "codegen/runtime/kernels/QuantGemm.h"
+#include "ds/runtime/ResidentPages.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -228,6 +230,13 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
     Plan plan = planFor(op);
     if (!plan.declined.empty())
       return keepAsFp32(plan.declined);
+    // The INT8 kernels sum K u8*s8 products in int32: deeper reductions could
+    // overflow, so they stay FP32 here rather than fail in the kernel.
+    int64_t depth = plan.channelAxis == 0 ? plan.weights.numel() / std::max<int64_t>(plan.weights.dim(0), 1)
+                                          : plan.weights.dim(0);
+    if (depth > rt::kQuantGemmMaxK)
+      return keepAsFp32(llvm::formatv("reduction depth {0} exceeds {1}, the INT32 accumulator "
+                                      "bound of the INT8 kernels", depth, rt::kQuantGemmMaxK).str());
 
     ActivationParams act;
     bool perToken = mode == "dynamic-per-token";
@@ -309,6 +318,11 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
     Location loc = op->getLoc();
     name = passes::blobPrefix(op);
     Value wq = createConstant(builder, loc, qw.values, name + ".int8_weight");
+    // Done with the FP32 weight: a model larger than memory must not keep every
+    // weight it has read resident (ds/runtime/ResidentPages.h).
+    rt::releaseResidentPages(plan.weights);
+    if (auto original = constantTensor(op->getOperand(1)))
+      rt::releaseResidentPages(*original);
     Value ws = createConstant(builder, loc, qw.scales, name + ".weight_scale");
     Value bias = plan.bias ? createConstant(builder, loc, *plan.bias, name + ".bias")
                            : ds::NoneOp::create(builder, loc, builder.getNoneType()).getResult();

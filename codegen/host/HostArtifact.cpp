@@ -24,6 +24,7 @@ HostToolchain HostToolchain::builtIn() {
   t.coreArchive = DS_RUNTIME_CORE_ARCHIVE;
   t.runnerArchive = DS_ARTIFACT_RUNNER_ARCHIVE;
   t.versionScript = DS_ARTIFACT_VERSION_SCRIPT_PATH;
+  t.sanitizeFlag = DS_HOST_SANITIZE_FLAG;
   return t;
 }
 
@@ -78,6 +79,20 @@ void writeFile(const fs::path &path, const void *data, size_t size) {
     throw std::runtime_error(path.string() + ": cannot write");
 }
 
+/// Streams weights.bin to disk tensor by tensor; returns its SHA-256.
+std::string writeWeights(const fs::path &path, const WeightsImage &weights) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  rt::Sha256 sha;
+  weights.forEachChunk([&](const void *data, size_t size) {
+    out.write(static_cast<const char *>(data), static_cast<std::streamsize>(size));
+    sha.update(data, size);
+  });
+  out.flush();
+  if (!out)
+    throw std::runtime_error(path.string() + ": cannot write");
+  return sha.hexDigest();
+}
+
 /// src/CMakeLists.txt: rebuilds lib/ and bin/ on a machine with the runtime's
 /// sources and archives (DS_RUNTIME_DIR = a ds-optimize build tree).
 std::string rebuildCmake() {
@@ -118,28 +133,34 @@ BuiltArtifact buildHostArtifact(const fs::path &dir, const EmittedProgram &progr
   writeFile(dir / "src" / "model.cpp", program.source.data(), program.source.size());
   std::string cmake = rebuildCmake();
   writeFile(dir / "src" / "CMakeLists.txt", cmake.data(), cmake.size());
-  writeFile(dir / "weights.bin", program.weights.data(), program.weights.size());
+  std::string weightsSha256 = writeWeights(dir / "weights.bin", program.weights);
 
   // Relative paths and a fixed -frandom-seed keep the objects byte-identical
   // across runs and working directories.
-  run({tc.cxx, "-std=c++20", "-O2", "-fPIC", "-frandom-seed=ds_model", "-I" + tc.includeDir, "-c",
-       "model.cpp", "-o", "model.o"},
+  auto withSanitizer = [&](std::vector<std::string> args) {
+    if (!tc.sanitizeFlag.empty())
+      args.insert(args.begin() + 1, tc.sanitizeFlag);
+    return args;
+  };
+  run(withSanitizer({tc.cxx, "-std=c++20", "-O2", "-fPIC", "-frandom-seed=ds_model",
+                     "-I" + tc.includeDir, "-c", "model.cpp", "-o", "model.o"}),
       dir / "src", "compiling src/model.cpp");
-  run({tc.cxx, "-shared", "-o", "lib/libds_model.so", "src/model.o", "-Wl,--whole-archive",
-       tc.kernelsArchive, tc.apiArchive, "-Wl,--no-whole-archive", tc.coreArchive,
-       "-Wl,--version-script=" + tc.versionScript, "-Wl,--no-undefined",
-       "-Wl,-soname,libds_model.so", "-pthread"},
+  run(withSanitizer({tc.cxx, "-shared", "-o", "lib/libds_model.so", "src/model.o",
+                     "-Wl,--whole-archive", tc.kernelsArchive, tc.apiArchive,
+                     "-Wl,--no-whole-archive", tc.coreArchive,
+                     "-Wl,--version-script=" + tc.versionScript, "-Wl,--no-undefined",
+                     "-Wl,-soname,libds_model.so", "-pthread"}),
       dir, "linking lib/libds_model.so");
-  run({tc.cxx, "-O2", "-o", "bin/ds-model-run", "-Wl,--whole-archive", tc.runnerArchive,
-       "-Wl,--no-whole-archive", tc.coreArchive, "lib/libds_model.so", "-Wl,-rpath,$ORIGIN/../lib",
-       "-pthread"},
+  run(withSanitizer({tc.cxx, "-O2", "-o", "bin/ds-model-run", "-Wl,--whole-archive",
+                     tc.runnerArchive, "-Wl,--no-whole-archive", tc.coreArchive,
+                     "lib/libds_model.so", "-Wl,-rpath,$ORIGIN/../lib", "-pthread"}),
       dir, "linking bin/ds-model-run");
   fs::remove(dir / "src" / "model.o");
 
   BuiltArtifact built;
   std::string lib = readFile(dir / "lib" / "libds_model.so");
   built.librarySha256 = rt::Sha256::hexOf(lib.data(), lib.size());
-  built.weightsSha256 = rt::Sha256::hexOf(program.weights.data(), program.weights.size());
+  built.weightsSha256 = weightsSha256;
   return built;
 }
 

@@ -22,6 +22,9 @@ struct HostToolchain {
   std::string cxx;            // host C++ compiler
   std::string includeDir;     // codegen/runtime/include
   std::string kernelsArchive, apiArchive, coreArchive, runnerArchive, versionScript;
+  /// "-fsanitize=..." when ds-optimize was built with DS_SANITIZE: the runtime
+  /// archives are instrumented, so the artifact must compile and link the same way.
+  std::string sanitizeFlag;
   /// The toolchain ds-optimize was built with; DS_CXX overrides the compiler.
   static HostToolchain builtIn();
 };

@@ -1,6 +1,7 @@
 //===- ProgramEmitter.cpp -------------------------------------------------===//
 #include "codegen/host/ProgramEmitter.h"
 
+#include "ds/runtime/ResidentPages.h"
 #include "ds/runtime/Sha256.h"
 #include "ds/runtime/Weights.h"
 
@@ -10,6 +11,26 @@
 #include <sstream>
 
 namespace ds::codegen {
+
+uint64_t WeightsImage::append(const rt::Tensor &t) {
+  uint64_t offset = (size_ + rt::WeightsView::kAlignment - 1) / rt::WeightsView::kAlignment *
+                    rt::WeightsView::kAlignment;
+  parts_.emplace_back(offset, t);
+  size_ = offset + t.byteSize();
+  return offset;
+}
+
+void WeightsImage::forEachChunk(const std::function<void(const void *, size_t)> &sink) const {
+  static const char kZeros[rt::WeightsView::kAlignment] = {};
+  uint64_t at = 0;
+  for (const auto &[offset, t] : parts_) {
+    if (offset > at)
+      sink(kZeros, static_cast<size_t>(offset - at));
+    sink(t.rawData(), t.byteSize());
+    rt::releaseResidentPages(t);
+    at = offset + t.byteSize();
+  }
+}
 
 std::string cppStringLiteral(const std::string &bytes) {
   std::string out = "\"";
@@ -115,7 +136,7 @@ public:
     // The digest covers what the library will do (the tables) and the bytes it reads.
     rt::Sha256 digest;
     digest.update(tableText.data(), tableText.size());
-    digest.update(out_.weights.data(), out_.weights.size());
+    out_.weights.forEachChunk([&](const void *data, size_t n) { digest.update(data, n); });
     out_.graphDigest = digest.hexDigest();
 
     std::ostringstream src;
@@ -249,11 +270,7 @@ void build(rt::Program &p, const rt::WeightsView &w) {
 
   /// Appends `t` to weights.bin (64-byte aligned); returns its kTensors row.
   size_t tensor(const rt::Tensor &t, const std::string &name) {
-    uint64_t offset = (out_.weights.size() + rt::WeightsView::kAlignment - 1) /
-                      rt::WeightsView::kAlignment * rt::WeightsView::kAlignment;
-    out_.weights.resize(offset, 0);
-    const auto *bytes = static_cast<const uint8_t *>(t.rawData());
-    out_.weights.insert(out_.weights.end(), bytes, bytes + t.byteSize());
+    uint64_t offset = out_.weights.append(t);
     out_.entries.push_back({name, offset, t.byteSize(), t.dtype(), t.shape()});
     size_t dims = intList(t.shape());
     tensors_ << "  {UINT64_C(" << offset << "), " << static_cast<int>(t.dtype()) << ", " << dims << ", "

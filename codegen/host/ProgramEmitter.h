@@ -15,6 +15,7 @@
 #include "ds/runtime/Program.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,9 +30,26 @@ struct WeightEntry {
   rt::Shape shape;
 };
 
+/// weights.bin as the constants it holds, at 64-byte aligned offsets with zero
+/// padding between them. The tensors are borrowed (they keep their blobs or
+/// mmaps alive), not copied: a model larger than memory is hashed and written
+/// tensor by tensor, each one's pages given back after use.
+class WeightsImage {
+public:
+  /// Places `t` after the previous tensor; returns its offset.
+  uint64_t append(const rt::Tensor &t);
+  uint64_t size() const { return size_; }
+  /// Calls `sink(data, bytes)` with the file's bytes in order, padding included.
+  void forEachChunk(const std::function<void(const void *, size_t)> &sink) const;
+
+private:
+  std::vector<std::pair<uint64_t, rt::Tensor>> parts_;
+  uint64_t size_ = 0;
+};
+
 struct EmittedProgram {
   std::string source;              // src/model.cpp
-  std::vector<uint8_t> weights;    // weights.bin
+  WeightsImage weights;            // weights.bin
   std::vector<WeightEntry> entries;
   std::string graphDigest;         // SHA-256 hex of the source body and the weights
 };

@@ -1,5 +1,6 @@
 //===- Program.cpp --------------------------------------------------------===//
 #include "ds/runtime/Program.h"
+#include "ds/runtime/ResidentPages.h"
 
 namespace ds::rt {
 
@@ -69,6 +70,13 @@ void Program::addOutput(int slot, ValueSpec spec) {
   outputSpecs_.push_back(std::move(spec));
 }
 
+uint64_t Program::constantBytes() const {
+  uint64_t bytes = 0;
+  for (const Tensor &t : constants_)
+    bytes += t.isAbsent() ? 0 : t.byteSize();
+  return bytes;
+}
+
 void Program::finalize() {
   std::vector<int> lastReader(numSlots_, -1);
   for (size_t s = 0; s < steps_.size(); ++s)
@@ -109,7 +117,8 @@ std::vector<Tensor> Program::run(const std::vector<Tensor> &inputs, ThreadPool &
     for (int slot : step.inputSlots)
       operands.push_back(slot < 0 ? kAbsent : slots[static_cast<size_t>(slot)]);
     results.clear();
-    KernelContext ctx{step.attrs, pool, step.outputSlots.size(), &r.state};
+    KernelContext ctx{step.attrs, pool, step.outputSlots.size(),
+                      streamWeights_ ? nullptr : &r.state};
     try {
       r.kernel(ctx, operands, results);
     } catch (const std::exception &e) {
@@ -130,6 +139,10 @@ std::vector<Tensor> Program::run(const std::vector<Tensor> &inputs, ThreadPool &
       observer(s, results);
     for (int slot : r.releaseAfter)
       slots[static_cast<size_t>(slot)] = Tensor();
+    if (streamWeights_)
+      for (int slot : step.inputSlots)
+        if (slot >= 0 && !constants_[static_cast<size_t>(slot)].isAbsent())
+          releaseResidentPages(constants_[static_cast<size_t>(slot)]);
   }
   std::vector<Tensor> outputs;
   for (int slot : outputSlots_)

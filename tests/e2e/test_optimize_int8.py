@@ -202,3 +202,30 @@ def test_int8_runner_is_deterministic(case, request, model_run, samples_dir, tmp
         for name, value in outputs.items():
             assert value.dtype == first[name].dtype and value.shape == first[name].shape
             assert value.tobytes() == first[name].tobytes(), f"{name} differs in run '{label}'"
+
+
+# --- numerics policy (issue 4) ------------------------------------------------------------------
+
+def test_reduction_deeper_than_the_int32_bound_stays_fp32(tmp_path, optimize_artifact,
+                                                          load_report):
+    """K u8*s8 products fit int32 only up to K = 65793: a deeper MatMul stays FP32 with
+    the reason in the report, and the artifact still matches the teacher."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    k = 65800
+    rng = np.random.default_rng(1)
+    w = numpy_helper.from_array((rng.standard_normal((k, 2)) / np.sqrt(k)).astype(np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="deep")], "deep",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])], [w])
+    model = tmp_path / "deep.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), model)
+    samples = tmp_path / "x.npy"
+    np.save(samples, rng.standard_normal((2, k)).astype(np.float32))
+    artifact = optimize_artifact(model, ["--precision", "int8", "--quant-mode", "dynamic",
+                                         "--eval", samples], tmp_path / "out")
+    report = load_report(artifact)
+    layer = next(l for l in report["layers"] if l["node"] == "deep")
+    assert layer["precision"] == "fp32"
+    assert "INT32 accumulator bound" in layer["fp32_reason"], layer

@@ -69,6 +69,13 @@ public:
   void addOutput(int slot, ValueSpec spec);
   /// Computes liveness; call once after the last add*.
   void finalize();
+  /// For models larger than memory: run without per-step kernel state (no
+  /// packed copies of the weights kept between runs) and give back the pages
+  /// of large constants after each step that reads them
+  /// (ds/runtime/ResidentPages.h). Results are the same; runs are slower.
+  void setWeightStreaming(bool on) { streamWeights_ = on; }
+  /// Bytes of all constants (to decide on streaming).
+  uint64_t constantBytes() const;
 
   const std::vector<ValueSpec> &inputs() const { return inputSpecs_; }
   const std::vector<ValueSpec> &outputs() const { return outputSpecs_; }
@@ -99,6 +106,7 @@ private:
   std::vector<Tensor> constants_; // slot-indexed; absent for non-constant slots
   size_t numSlots_ = 0;
   bool finalized_ = false;
+  bool streamWeights_ = false;
 };
 
 } // namespace ds::rt
