@@ -12,7 +12,7 @@ DEB_PACKAGES=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libonnx-dev libprotobuf-dev protobuf-compiler libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libonnx-testdata zlib1g-dev libzstd-dev
-  nlohmann-json3-dev
+  nlohmann-json3-dev strace time
 )
 
 missing=()
