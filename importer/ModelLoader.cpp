@@ -58,7 +58,8 @@ size_t onnxElementSize(int32_t dataType) {
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string &path,
                                              const std::string &modelPath) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     throw ImportError(modelPath + ": external data file '" + path +
                       "' cannot be opened: " + std::strerror(errno));
@@ -66,6 +67,14 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string &path,
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     throw ImportError(modelPath + ": external data '" + path + "' is not a regular file");
+  }
+  // A hard link may be a file outside the model directory, and no path check
+  // can tell: refuse files with more than one link.
+  if (st.st_nlink > 1) {
+    ::close(fd);
+    throw ImportError(modelPath + ": external data '" + path + "' has " +
+                      std::to_string(st.st_nlink) +
+                      " hard links, so it may live outside the model directory (copy it instead)");
   }
   std::shared_ptr<MappedFile> file(new MappedFile());
   file->size_ = static_cast<size_t>(st.st_size);
@@ -356,36 +365,39 @@ TensorBytes LoadedModel::tensorBytes(const onnx::TensorProto &tensor,
     return {llvm::ArrayRef<char>(tensor.raw_data().data(), expected), self};
   }
 
-  // Typed fields: pack into little-endian element bytes.
+  // Typed fields: check the count before allocating (the dims may claim far
+  // more than the model holds), then pack into little-endian element bytes.
+  int have = tensor.data_type() == T::FLOAT    ? tensor.float_data_size()
+             : tensor.data_type() == T::DOUBLE ? tensor.double_data_size()
+             : tensor.data_type() == T::INT64  ? tensor.int64_data_size()
+             : tensor.data_type() == T::UINT64 || tensor.data_type() == T::UINT32
+                 ? tensor.uint64_data_size()
+                 : tensor.int32_data_size();
+  if (static_cast<uint64_t>(have) != numel)
+    fail(what + ": holds " + std::to_string(have) + " values, its shape needs " +
+         std::to_string(numel));
   auto buffer = std::make_unique<std::vector<char>>(expected);
   char *out = buffer->data();
-  auto needCount = [&](int have) {
-    if (static_cast<uint64_t>(have) != numel)
-      fail(what + ": holds " + std::to_string(have) + " values, its shape needs " +
-           std::to_string(numel));
-  };
   switch (tensor.data_type()) {
   case T::FLOAT:
-    needCount(tensor.float_data_size());
-    std::memcpy(out, tensor.float_data().data(), expected);
+    if (expected) // empty tensors: data() may be null, which memcpy must not get
+      std::memcpy(out, tensor.float_data().data(), expected);
     break;
   case T::DOUBLE:
-    needCount(tensor.double_data_size());
-    std::memcpy(out, tensor.double_data().data(), expected);
+    if (expected)
+      std::memcpy(out, tensor.double_data().data(), expected);
     break;
   case T::INT64:
-    needCount(tensor.int64_data_size());
-    std::memcpy(out, tensor.int64_data().data(), expected);
+    if (expected)
+      std::memcpy(out, tensor.int64_data().data(), expected);
     break;
   case T::UINT64: case T::UINT32:
-    needCount(tensor.uint64_data_size());
     for (uint64_t i = 0; i < numel; ++i) {
       uint64_t v = tensor.uint64_data(static_cast<int>(i));
       std::memcpy(out + i * elemSize, &v, elemSize); // little-endian truncation
     }
     break;
   default: // int32_data carries INT32, INT16, INT8, UINT16, UINT8, BOOL, FLOAT16, BFLOAT16
-    needCount(tensor.int32_data_size());
     for (uint64_t i = 0; i < numel; ++i) {
       int32_t v = tensor.int32_data(static_cast<int>(i));
       std::memcpy(out + i * elemSize, &v, elemSize);

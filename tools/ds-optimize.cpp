@@ -9,6 +9,7 @@
 //
 // Exit codes: 0 ok, 2 bad input (one line on stderr), 3 accuracy target missed.
 //===----------------------------------------------------------------------===//
+#include "executor/ReferenceExecutor.h"
 #include "pipeline/Pipeline.h"
 #include "tools/support/ModelSummary.h"
 #include "tools/support/ToolSupport.h"
@@ -78,7 +79,11 @@ int main(int argc, char **argv) {
       // Writing an artifact: progress to stdout, so stderr holds only an error
       // line. Printing IR: the IR owns stdout, progress goes to stderr.
       llvm::raw_ostream &log = o.stopAfter.empty() ? llvm::outs() : llvm::errs();
-      return pipeline::runOptimize(o, log, llvm::outs());
+      try {
+        return pipeline::runOptimize(o, log, llvm::outs());
+      } catch (const exec::ExecutionError &e) { // names the node; add the model file
+        throw tools::ToolError(o.model + ": " + e.what());
+      }
     }
     mlir::MLIRContext context;
     auto module = tools::loadModule(context, o.model);

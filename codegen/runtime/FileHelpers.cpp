@@ -20,6 +20,8 @@ std::ifstream openForRead(const std::string &path, uint64_t &size) {
     fail(path, "no such file");
   if (std::filesystem::is_directory(status))
     fail(path, "is a directory, expected a file");
+  if (!std::filesystem::is_regular_file(status)) // a FIFO or device would block or never end
+    fail(path, "not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     fail(path, std::string("cannot open: ") + std::strerror(errno));

@@ -30,7 +30,8 @@ struct Mapping {
 } // namespace
 
 WeightsView WeightsView::open(const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     fail(path, errno == ENOENT ? "no such file" : std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};

@@ -7,6 +7,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <dlfcn.h>
@@ -25,12 +26,22 @@ namespace {
 
 class ExecutorRunner : public ModelRunner {
 public:
-  ExecutorRunner(const std::string &path, unsigned threads)
-      : module_(loadModule(context_, path)), pool_(threads), executor_(*module_, pool_) {}
+  // Executor errors name the node; the model file is prefixed here, so that the
+  // one error line names the file too.
+  ExecutorRunner(const std::string &path, unsigned threads) try
+      : path_(path), module_(loadModule(context_, path)), pool_(threads),
+        executor_(*module_, pool_) {
+  } catch (const exec::ExecutionError &e) {
+    throw ToolError(path + ": " + e.what());
+  }
   const std::vector<exec::TensorSpec> &inputs() const override { return executor_.inputs(); }
   const std::vector<exec::TensorSpec> &outputs() const override { return executor_.outputs(); }
   std::vector<rt::Tensor> run(const std::vector<rt::Tensor> &inputs) override {
-    return executor_.run(inputs);
+    try {
+      return executor_.run(inputs);
+    } catch (const exec::ExecutionError &e) {
+      throw ToolError(path_ + ": " + e.what());
+    }
   }
   std::string description() const override { return "reference executor"; }
   bool profile(const std::vector<rt::Tensor> &inputs,
@@ -47,6 +58,7 @@ public:
   }
 
 private:
+  std::string path_;
   mlir::MLIRContext context_;
   mlir::OwningOpRef<mlir::ModuleOp> module_;
   rt::ThreadPool pool_;
@@ -60,6 +72,13 @@ class ArtifactRunner : public ModelRunner {
 public:
   ArtifactRunner(const std::string &dir, unsigned threads) : dir_(dir) {
     std::string lib = (fs::path(dir) / "lib" / "libds_model.so").string();
+    // Code from outside the artifact must not be loaded through a symlink.
+    std::error_code ec;
+    auto base = fs::weakly_canonical(dir, ec), target = fs::weakly_canonical(lib, ec);
+    if (ec || std::mismatch(base.begin(), base.end(), target.begin(), target.end()).first !=
+                  base.end())
+      throw ToolError(lib + ": resolves outside the artifact directory (symlink?); copy the "
+                            "artifact without links");
     handle_ = ::dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle_)
       throw ToolError(lib + ": cannot load the artifact's library: " + std::string(::dlerror()));

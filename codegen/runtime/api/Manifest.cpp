@@ -135,6 +135,8 @@ Manifest readManifest(const std::string &dir) {
   std::error_code ec;
   if (!fs::exists(file, ec))
     r.fail("no such file (not an artifact directory written by ds-optimize?)", ManifestProblem::Io);
+  if (!fs::is_regular_file(file, ec)) // a FIFO would block the read
+    r.fail("not a regular file", ManifestProblem::Io);
   std::ifstream in(file, std::ios::binary);
   if (!in)
     r.fail("cannot open for reading", ManifestProblem::Io);

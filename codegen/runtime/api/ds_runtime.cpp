@@ -16,6 +16,7 @@
 #include "ds/runtime/ThreadPool.h"
 #include "ds/runtime/Weights.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -234,6 +235,13 @@ ds_status ds_model_open(const char *artifact_dir, const ds_model_options *option
     model->manifest = art::readManifest(dir);
     const art::Manifest &m = model->manifest;
     std::string weightsPath = (std::filesystem::path(dir) / m.weightsFile).string();
+    // The manifest allows no "..", but a symlink can still lead out of the artifact.
+    auto base = std::filesystem::weakly_canonical(dir, ec);
+    auto target = std::filesystem::weakly_canonical(weightsPath, ec);
+    if (ec || std::mismatch(base.begin(), base.end(), target.begin(), target.end()).first !=
+                  base.end())
+      fail(DS_ERROR_IO, weightsPath + ": resolves outside the artifact directory (symlink?); "
+                                      "copy the artifact without links");
     try {
       model->weights = rt::WeightsView::open(weightsPath);
     } catch (const rt::Error &e) {

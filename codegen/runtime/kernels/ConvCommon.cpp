@@ -35,6 +35,8 @@ Dims3 toDims3(const std::vector<int64_t> &values, int64_t fill) {
   return dims;
 }
 
+constexpr int64_t kMaxWindowAttr = int64_t(1) << 31;
+
 WindowGeometry forwardGeometry(const AttrMap &attrs, const Shape &inSpatial,
                                const std::vector<int64_t> &kernel,
                                OutputRounding rounding) {
@@ -58,6 +60,11 @@ WindowGeometry forwardGeometry(const AttrMap &attrs, const Shape &inSpatial,
     DS_CHECK(kernel[i] >= 1, "kernel dims must be positive");
     DS_CHECK(strides[i] >= 1, "strides must be positive");
     DS_CHECK(dilations[i] >= 1, "dilations must be positive");
+    // Bounded so that the extent and padded sizes below cannot overflow int64.
+    DS_CHECK(kernel[i] <= kMaxWindowAttr && strides[i] <= kMaxWindowAttr &&
+                 dilations[i] <= kMaxWindowAttr && pads[i] <= kMaxWindowAttr &&
+                 pads[rank + i] <= kMaxWindowAttr,
+             "kernel_shape, strides, dilations and pads must be at most 2^31");
   }
 
   for (size_t i = 0; i < rank; ++i) {

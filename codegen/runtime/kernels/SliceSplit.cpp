@@ -29,6 +29,8 @@ std::vector<int64_t> pieceSizes(const KernelContext &ctx, const std::vector<Tens
     int64_t sum = 0;
     for (int64_t s : sizes) {
       DS_CHECK(s >= 0, "'split' has a negative entry");
+      DS_CHECK(s <= dim - sum, "'split' entries add up to more than the axis size " +
+                                   std::to_string(dim));
       sum += s;
     }
     DS_CHECK(sum == dim, "'split' sums to " + std::to_string(sum) + ", not the axis size " +
