@@ -1,5 +1,6 @@
 //===- ModelLoader.cpp ----------------------------------------------------===//
 #include "importer/ModelLoader.h"
+#include "importer/ShapeInferenceGuards.h"
 
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
@@ -271,6 +272,7 @@ void LoadedModel::runOnnxChecker() const {
 }
 
 void LoadedModel::runShapeInference() {
+  installShapeInferenceGuards();
   try {
     onnx::ShapeInferenceOptions options(/*check_type=*/true, /*strict_mode=*/1,
                                         /*data_prop=*/true);

@@ -57,6 +57,12 @@ void splitIntoSamples(const std::string &file, const std::vector<rt::Tensor> &te
     set.files.push_back(file);
     return;
   }
+  // A file of empty rows ([N, 0, ...]) holds nothing to run, and N can be
+  // anything its 15-byte header claims: refuse it rather than make N samples.
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].ranked && !inputs[i].dims.empty() && tensors[i].numel() == 0)
+      throw ToolError(file + ": tensor '" + inputs[i].name + "' has shape " +
+                      rt::shapeToString(tensors[i].shape()) + ": its rows hold no values");
   if (fixedBatch && total % batch != 0)
     throw ToolError(file + ": " + std::to_string(total) + " rows do not split into batches of " +
                     std::to_string(batch) + " (the model's fixed batch size)");

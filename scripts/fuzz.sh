@@ -98,8 +98,9 @@ for t in "${targets[@]}"; do
   work="$BUILD/fuzz/$t"
   mkdir -p "$work/corpus" "$work/crashes"
   gather_seeds "$t" "$work/extra-seeds"
-  cmd=(nice -n 19 "$BUILD/bin/ds-fuzz-$t" "$work/corpus" "$ROOT/tests/fuzz/seeds/$t"
-       "$ROOT/tests/fuzz/regression/$t" "$work/extra-seeds"
+  corpora=("$work/corpus" "$ROOT/tests/fuzz/seeds/$t")
+  [ -d "$ROOT/tests/fuzz/regression/$t" ] && corpora+=("$ROOT/tests/fuzz/regression/$t")
+  cmd=(nice -n 19 "$BUILD/bin/ds-fuzz-$t" "${corpora[@]}" "$work/extra-seeds"
        -max_total_time=$((minutes * 60)) -rss_limit_mb=2048 -timeout=10
        -max_len="$(max_len "$t")" -artifact_prefix="$work/crashes/" -print_final_stats=1)
   echo "fuzz: $t for $minutes min: ${cmd[*]}"
