@@ -12,7 +12,7 @@ DEB_PACKAGES=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libonnx-dev libprotobuf-dev protobuf-compiler libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libonnx-testdata zlib1g-dev libzstd-dev
-  nlohmann-json3-dev strace time
+  nlohmann-json3-dev strace time locales
 )
 
 missing=()
@@ -24,6 +24,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# A comma-decimal locale for the determinism test (artifacts must not depend on it).
+if ! locale -a 2>/dev/null | grep -qx 'de_DE.utf8'; then
+  echo "setup: generating the de_DE.UTF-8 locale"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO localedef -i de_DE -f UTF-8 de_DE.UTF-8
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then

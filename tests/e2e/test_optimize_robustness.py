@@ -75,14 +75,17 @@ def test_two_runs_are_byte_identical(digits_int8_job, digits_int8_artifact, opti
                                 tmp_path / f"out{threads}" / "nested", cwd=cwd)
         trees[f"--threads {threads}"] = tree_bytes(out)
     trees["all cores (session artifact)"] = tree_bytes(digits_int8_artifact)
-    # Another locale: the tools never call setlocale, so number formatting is "C"
-    # whatever the environment says; this keeps it so.
-    env = dict(os.environ, LC_ALL="C.UTF-8", LANG="de_DE.UTF-8", LC_NUMERIC="de_DE.UTF-8")
+    # Another locale, with a decimal comma (scripts/setup.sh generates it): the tools
+    # never call setlocale, so number formatting is "C" whatever the environment says;
+    # this keeps it so.
+    locales = subprocess.run(["locale", "-a"], capture_output=True, text=True).stdout.split()
+    assert "de_DE.utf8" in locales, "de_DE.UTF-8 is missing: run scripts/setup.sh"
+    env = dict(os.environ, LC_ALL="de_DE.UTF-8", LANG="de_DE.UTF-8")
     out = tmp_path / "out_locale"
     proc = subprocess.run([str(ds_optimize_binary), str(model), *map(str, args), "-o", str(out)],
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    trees["LC_ALL=C.UTF-8 LANG=de_DE.UTF-8"] = tree_bytes(out / "host")
+    trees["LC_ALL=de_DE.UTF-8"] = tree_bytes(out / "host")
     first_label, first = next(iter(trees.items()))
     assert "weights.bin" in first and "lib/libds_model.so" in first
     for label, tree in trees.items():

@@ -457,6 +457,15 @@ def conv_dilations_overflow_opset21(d, ctx):
 
 
 @case
+def convtranspose_weight_rank(d, ctx):
+    # The fuzzer's SEGV inside libonnx 1.12's ConvTranspose shape inference: W of rank 2.
+    nodes = [helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="deconv")]
+    m = make_model(nodes, [vi("x", [1, 1, 3])], [vi("y", [1, 2, 5])], [weight((1, 3))], opset=11)
+    return model_case(d, "ds-run", m, "ConvTranspose weight of rank 2 (ONNX 1.12 reads past it)",
+                      ["ConvTranspose", "rank"])
+
+
+@case
 def split_sizes_overflow(d, ctx):
     split = numpy_helper.from_array(np.array([HUGE, HUGE], np.int64), "split")
     m = make_model([helper.make_node("Split", ["x", "split"], ["a", "b"], name="split", axis=1)],
@@ -591,6 +600,14 @@ def calib_header_huge_shape(d, ctx):
     (d / "calib.npy").write_bytes(data)
     return calib_case(d, "calib.npy", "a header shape of 16 TiB over 32 bytes of data",
                       ["truncated"])
+
+
+@case
+def calib_empty_rows_huge_count(d, ctx):
+    # 2^34 rows of nothing: 128 header bytes that once made 2^34 empty samples.
+    np.save(d / "calib.npy", np.empty((1 << 34, 0), np.float32))
+    return calib_case(d, "calib.npy", "2^34 calibration rows of zero values each",
+                      ["'x'", "shape"])
 
 
 @case
