@@ -31,16 +31,9 @@ esac
 [[ "$minutes" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: MINUTES must be a whole number, got '$minutes'" >&2; exit 2; }
 
 # --- toolchain (idempotent, like setup.sh) ---
-missing=()
-for pkg in clang-22 libclang-rt-22-dev; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "fuzz: installing ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=install-debs.sh
+source "$ROOT/scripts/install-debs.sh"
+install_missing_debs fuzz clang-22 libclang-rt-22-dev
 
 # --- build: only the fuzz targets and what they link ---
 SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"

@@ -15,16 +15,9 @@ DEB_PACKAGES=(
   nlohmann-json3-dev strace time locales
 )
 
-missing=()
-for pkg in "${DEB_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=install-debs.sh
+source "$ROOT/scripts/install-debs.sh"
+install_missing_debs setup "${DEB_PACKAGES[@]}"
 
 # A comma-decimal locale for the determinism test (artifacts must not depend on it).
 if ! locale -a 2>/dev/null | grep -qx 'de_DE.utf8'; then
