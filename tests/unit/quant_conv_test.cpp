@@ -159,6 +159,8 @@ TEST(QuantConv, MatchesQdqReference) {
   dilated.pads = {2, 0, 1, 3};
   Geometry grouped = padded;
   grouped.group = 3;
+  Geometry grouped4 = padded;
+  grouped4.group = 2;
   Geometry same;
   same.autoPad = "SAME_UPPER";
   same.strides = {2, 2};
@@ -181,7 +183,11 @@ TEST(QuantConv, MatchesQdqReference) {
       {{1, 32, 40, 40}, {64, 32, 3, 3}, padded, false, true, true, true}, // parallel GEMM
       // Small planes use a per-call im2col offset table; this one's table
       // would pass 2^20 entries, so it takes the generic im2col loop.
-      {{1, 32, 64, 64}, {4, 32, 3, 3}, padded, true, true, true, false},
+      {{1, 30, 66, 66}, {4, 30, 3, 3}, padded, true, true, true, false},
+      // Groups of 4k channels run channels-last (QuantConvChannelsLast.h); its
+      // dword table is 4x smaller, so only a larger plane takes its generic loop.
+      {{1, 12, 200, 200}, {4, 12, 3, 3}, padded, false, true, true, true},
+      {{2, 8, 6, 7}, {6, 4, 3, 3}, grouped4, true, true, false, true},
       {{5, 16, 4, 4}, {32, 16, 3, 3}, strided, false, true, true, true}, // many images
   };
   uint32_t seed = 100;

@@ -18,6 +18,7 @@
 #include "ConvCommon.h"
 #include "MovementCommon.h"
 #include "MovementQuantize.h"
+#include "QuantConvChannelsLast.h"
 #include "QuantGemm.h"
 #include "QuantGemmOperands.h"
 
@@ -267,54 +268,89 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
     return outputs.push_back(std::move(y));
   }
 
+  // Groups of 4k channels run channels-last (QuantConvChannelsLast.h): K is
+  // ordered (ky, kx, c) in the packed weights and in A. The choice depends on
+  // the weights alone, so the per-node pack cache always matches it.
+  const bool channelsLast = quant_conv::channelsLastApplies(p.inPerGroup);
   std::shared_ptr<quant_ops::PackedWeights> holder;
   const std::vector<QuantPackedB> &packs = quant_ops::packedWeights(
       ctx, w,
       [&] {
         // Group g's B(k, m) = w[g * outPerGroup + m, k]: w is B transposed.
         std::vector<QuantPackedB> v;
-        for (int64_t grp = 0; grp < p.groups; ++grp)
-          v.push_back(packQuantB(true, K, p.outPerGroup, wData + grp * p.outPerGroup * K,
-                                 std::max<int64_t>(K, 1)));
+        for (int64_t grp = 0; grp < p.groups; ++grp) {
+          const int8_t *wg = wData + grp * p.outPerGroup * K;
+          std::vector<int8_t> reordered;
+          if (channelsLast) {
+            reordered = quant_conv::weightsChannelsLast(wg, p.outPerGroup, p.inPerGroup,
+                                                        g.kernelSize());
+            wg = reordered.data();
+          }
+          v.push_back(packQuantB(true, K, p.outPerGroup, wg, std::max<int64_t>(K, 1)));
+        }
         return v;
       },
       holder);
+  std::vector<uint8_t> xLast;
+  if (channelsLast) {
+    xLast.resize(xq8.size());
+    quant_conv::bytesToChannelsLast(ctx.pool, xq8.data(), p.batch, p.inChannels, g.inSize(),
+                                    xLast.data());
+  }
 
   // Big products parallelize inside the GEMM; small ones (many images or
   // groups of a small layer) run one (image, group) per task instead.
   std::optional<Im2colTable> table;
-  if (Im2colTable::applies(g, p.inPerGroup))
+  std::optional<quant_conv::ChannelsLastTable> lastTable;
+  if (channelsLast && quant_conv::ChannelsLastTable::applies(g, p.inPerGroup))
+    lastTable.emplace(g, p.inChannels, p.inPerGroup, quantGemmPanelRows());
+  else if (!channelsLast && Im2colTable::applies(g, p.inPerGroup))
     table.emplace(g, p.inPerGroup, quantGemmPanelRows(), packs.front().paddedK());
   const int64_t tasks = p.batch * p.groups;
   const bool innerParallel = double(P) * double(p.outPerGroup) * double(K) >= 4.0e6;
+  // Fills panels [a0, a1) of a packed A (or rows [a0, a1) of a row-major one).
+  auto inParallel = [](ThreadPool *pool, int64_t n, int64_t grain, auto &&fn) {
+    if (pool)
+      pool->parallelFor(n, std::max<int64_t>(1, grain), fn);
+    else
+      fn(0, n);
+  };
   auto runTask = [&](int64_t t, std::vector<uint8_t> &col, ThreadPool *gemmPool) {
     const int64_t grp = t % p.groups, n = t / p.groups;
-    const uint8_t *xg = xq8.data() + (n * p.inChannels + grp * p.inPerGroup) * g.inSize();
     QuantGemmA a;
-    if (table) {
-      col.resize(static_cast<size_t>(std::max<int64_t>(table->panels() * table->panelBytes(), 1)));
-      if (gemmPool)
-        gemmPool->parallelFor(table->panels(),
-                              std::max<int64_t>(1, 16384 / table->panelBytes()),
-                              [&](int64_t a0, int64_t a1) {
-                                table->fill(xg, zp8, a0, a1, col.data());
-                              });
-      else
-        table->fill(xg, zp8, 0, table->panels(), col.data());
-      a.packed = col.data();
-      a.packedRows = table->panelRows();
-    } else {
-      col.resize(static_cast<size_t>(std::max<int64_t>(P * K, 1)));
-      if (gemmPool)
-        gemmPool->parallelFor(P, std::max<int64_t>(1, 16384 / std::max<int64_t>(K, 1)),
-                              [&](int64_t p0, int64_t p1) {
-                                im2colU8(g, xg, p.inPerGroup, zp8, p0, p1,
+    if (channelsLast) {
+      const uint8_t *xg = xLast.data() + n * p.inChannels * g.inSize() + grp * p.inPerGroup;
+      if (lastTable) {
+        col.resize(static_cast<size_t>(std::max<int64_t>(lastTable->panels() * lastTable->panelBytes(), 1)));
+        inParallel(gemmPool, lastTable->panels(), 16384 / lastTable->panelBytes(),
+                   [&](int64_t a0, int64_t a1) { lastTable->fill(xg, zp8, a0, a1, col.data()); });
+        a.packed = col.data();
+        a.packedRows = lastTable->panelRows();
+      } else {
+        col.resize(static_cast<size_t>(std::max<int64_t>(P * K, 1)));
+        inParallel(gemmPool, P, 16384 / std::max<int64_t>(K, 1), [&](int64_t p0, int64_t p1) {
+          quant_conv::im2colChannelsLast(g, xg, p.inChannels, p.inPerGroup, zp8, p0, p1,
                                          col.data() + p0 * K);
-                              });
-      else
-        im2colU8(g, xg, p.inPerGroup, zp8, 0, P, col.data());
-      a.u8 = col.data();
-      a.ld = std::max<int64_t>(K, 1);
+        });
+        a.u8 = col.data();
+        a.ld = std::max<int64_t>(K, 1);
+      }
+    } else {
+      const uint8_t *xg = xq8.data() + (n * p.inChannels + grp * p.inPerGroup) * g.inSize();
+      if (table) {
+        col.resize(static_cast<size_t>(std::max<int64_t>(table->panels() * table->panelBytes(), 1)));
+        inParallel(gemmPool, table->panels(), 16384 / table->panelBytes(),
+                   [&](int64_t a0, int64_t a1) { table->fill(xg, zp8, a0, a1, col.data()); });
+        a.packed = col.data();
+        a.packedRows = table->panelRows();
+      } else {
+        col.resize(static_cast<size_t>(std::max<int64_t>(P * K, 1)));
+        inParallel(gemmPool, P, 16384 / std::max<int64_t>(K, 1), [&](int64_t p0, int64_t p1) {
+          im2colU8(g, xg, p.inPerGroup, zp8, p0, p1, col.data() + p0 * K);
+        });
+        a.u8 = col.data();
+        a.ld = std::max<int64_t>(K, 1);
+      }
     }
     QuantEpilogue e;
     e.scaleA = xq.scale;
