@@ -4,12 +4,14 @@
 // double (tolerance). Pads, strides, dilations, auto_pad, group > 1,
 // depthwise, 1x1, static/dynamic, relu, bias, per-tensor scale, errors.
 #include "ds/runtime/Kernel.h"
+#include "../../codegen/runtime/kernels/QuantConvChannelsLast.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <tuple>
 
 using namespace ds::rt;
 
@@ -195,6 +197,23 @@ TEST(QuantConv, MatchesQdqReference) {
     SCOPED_TRACE(shapeToString(c.x) + " w " + shapeToString(c.w));
     checkCase(c, seed);
     seed += 10;
+  }
+}
+
+TEST(QuantConv, BytesToChannelsLast) {
+  ThreadPool pool(2);
+  for (auto [batch, channels, plane] : {std::tuple<int64_t, int64_t, int64_t>{3, 16, 16},
+                                        {2, 32, 48}, {2, 20, 19}, {1, 4, 7}, {2, 48, 33}}) {
+    std::vector<uint8_t> x(static_cast<size_t>(batch * channels * plane)), got(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = static_cast<uint8_t>(i * 7 + i / 256);
+    quant_conv::bytesToChannelsLast(pool, x.data(), batch, channels, plane, got.data());
+    for (int64_t n = 0; n < batch; ++n)
+      for (int64_t c = 0; c < channels; ++c)
+        for (int64_t i = 0; i < plane; ++i)
+          ASSERT_EQ(got[static_cast<size_t>((n * plane + i) * channels + c)],
+                    x[static_cast<size_t>((n * channels + c) * plane + i)])
+              << batch << "x" << channels << "x" << plane << " at " << n << "," << c << "," << i;
   }
 }
 

@@ -21,6 +21,35 @@ std::vector<int8_t> weightsChannelsLast(const int8_t *w, int64_t outChannels,
   return out;
 }
 
+namespace {
+/// dst[j * dstStride + i] = src[i * srcStride + j] for a 16 x 16 byte block:
+/// four rounds of SSE2 unpacks (8-, 16-, 32-, 64-bit), baseline x86-64.
+void transpose16x16(const uint8_t *src, int64_t srcStride, uint8_t *dst, int64_t dstStride) {
+  __m128i x[16], y[16], z[16];
+  for (int i = 0; i < 16; ++i)
+    x[i] = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + i * srcStride));
+  for (int i = 0; i < 8; ++i) { // 16-bit lanes: rows (2i, 2i+1); columns 0-7, then 8-15
+    y[i] = _mm_unpacklo_epi8(x[2 * i], x[2 * i + 1]);
+    y[i + 8] = _mm_unpackhi_epi8(x[2 * i], x[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h) // z[4b + k]: columns 4b..4b+3, rows 4k..4k+3
+    for (int k = 0; k < 4; ++k) {
+      z[8 * h + k] = _mm_unpacklo_epi16(y[8 * h + 2 * k], y[8 * h + 2 * k + 1]);
+      z[8 * h + 4 + k] = _mm_unpackhi_epi16(y[8 * h + 2 * k], y[8 * h + 2 * k + 1]);
+    }
+  for (int b = 0; b < 4; ++b) {
+    const __m128i *zb = z + 4 * b;
+    // 64-bit lanes: one column of rows 0-7 (lo) or 8-15 (hi).
+    const __m128i lo01 = _mm_unpacklo_epi32(zb[0], zb[1]), lo23 = _mm_unpackhi_epi32(zb[0], zb[1]);
+    const __m128i hi01 = _mm_unpacklo_epi32(zb[2], zb[3]), hi23 = _mm_unpackhi_epi32(zb[2], zb[3]);
+    const __m128i cols[4] = {_mm_unpacklo_epi64(lo01, hi01), _mm_unpackhi_epi64(lo01, hi01),
+                             _mm_unpacklo_epi64(lo23, hi23), _mm_unpackhi_epi64(lo23, hi23)};
+    for (int c = 0; c < 4; ++c)
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + (4 * b + c) * dstStride), cols[c]);
+  }
+}
+} // namespace
+
 void bytesToChannelsLast(ThreadPool &pool, const uint8_t *xq, int64_t batch, int64_t channels,
                          int64_t planeSize, uint8_t *out) {
   const int64_t perImage = channels * planeSize;
@@ -29,8 +58,15 @@ void bytesToChannelsLast(ThreadPool &pool, const uint8_t *xq, int64_t batch, int
                      for (int64_t n = begin; n < end; ++n) {
                        const uint8_t *src = xq + n * perImage;
                        uint8_t *dst = out + n * perImage;
+                       // 16 x 16 blocks by SSE2 (the scalar loop was 7% of the
+                       // INT8 digits CNN), the rest byte by byte.
+                       const int64_t c16 = channels / 16 * 16, i16 = planeSize / 16 * 16;
+                       for (int64_t c = 0; c < c16; c += 16)
+                         for (int64_t i = 0; i < i16; i += 16)
+                           transpose16x16(src + c * planeSize + i, planeSize,
+                                          dst + i * channels + c, channels);
                        for (int64_t c = 0; c < channels; ++c)
-                         for (int64_t i = 0; i < planeSize; ++i)
+                         for (int64_t i = c < c16 ? i16 : 0; i < planeSize; ++i)
                            dst[i * channels + c] = src[c * planeSize + i];
                      }
                    });
