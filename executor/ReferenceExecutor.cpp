@@ -122,7 +122,7 @@ rt::Tensor tensorFromElementsAttr(ElementsAttr attr) {
   if (dense.isSplat()) {
     for (int64_t i = 0; i < t.numel(); ++i)
       std::memcpy(out + i * elem, raw.data(), elem);
-  } else {
+  } else if (t.byteSize() > 0) { // an empty tensor's raw data may be null
     std::memcpy(out, raw.data(), t.byteSize());
   }
   return t;

@@ -3,6 +3,8 @@
 # pthread (DESIGN §1), and the library may export only the C API (ds_*), so it
 # can be dlopen'ed into a process with its own kernel library.
 #   check_deps.sh LIB RUNNER
+# DS_ALLOW_SANITIZER_RUNTIME=1 (a DS_SANITIZE build) also admits libasan/libubsan,
+# which every instrumented binary needs.
 set -eu
 lib=$1 runner=$2
 status=0
@@ -10,6 +12,8 @@ for f in "$lib" "$runner"; do
   deps=$(ldd "$f") || { echo "$f: ldd failed"; exit 1; }
   echo "$deps" | while read -r line; do
     case "$line" in
+      libasan.so.*|libubsan.so.*)
+        [ "${DS_ALLOW_SANITIZER_RUNTIME:-}" = 1 ] || { echo "$f: sanitizer runtime in a normal build: $line"; exit 1; } ;;
       linux-vdso.so*|*/ld-linux*|ld-linux*|libc.so.*|libm.so.*|libstdc++.so.*|libgcc_s.so.*|libpthread.so.*|libdl.so.*|librt.so.*|libds_model.so*) ;;
       *) echo "$f: unexpected dependency: $line"; exit 1 ;;
     esac

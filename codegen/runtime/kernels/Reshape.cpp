@@ -34,7 +34,8 @@ void reshapeKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
       d = data.shape()[i];
     }
     out[i] = d;
-    known *= d;
+    DS_CHECK(!__builtin_mul_overflow(known, d, &known),
+             "shape " + shapeToString(requested) + " has more elements than int64 can count");
   }
   if (inferAt >= 0) {
     DS_CHECK(known != 0 && data.numel() % known == 0,
