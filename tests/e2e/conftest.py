@@ -28,6 +28,15 @@ STORIES260K_REFERENCE_TOKENS = [
     363, 416, 315, 342, 418, 424, 400, 442, 402, 303, 266, 299]
 
 
+def sanitizer_build():
+    """Whether BUILD is a DS_SANITIZE build: its shadow memory and quarantine make
+    peak-RSS bounds meaningless there."""
+    import re
+    cache = BUILD / "CMakeCache.txt"
+    match = cache.exists() and re.search(r"^DS_SANITIZE:\w+=(.*)$", cache.read_text(), re.M)
+    return bool(match and match.group(1).strip())
+
+
 def ds_run(args, cwd=None, timeout=600):
     """Runs <build>/bin/ds-run with args; returns (exit code, stdout, stderr)."""
     proc = subprocess.run([str(DS_RUN), *map(str, args)], cwd=cwd, capture_output=True,
