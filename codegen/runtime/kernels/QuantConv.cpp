@@ -308,7 +308,6 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
     table.emplace(g, p.inPerGroup, quantGemmPanelRows(), packs.front().paddedK());
   const int64_t tasks = p.batch * p.groups;
   const bool innerParallel = double(P) * double(p.outPerGroup) * double(K) >= 4.0e6;
-  // Fills panels [a0, a1) of a packed A (or rows [a0, a1) of a row-major one).
   auto inParallel = [](ThreadPool *pool, int64_t n, int64_t grain, auto &&fn) {
     if (pool)
       pool->parallelFor(n, std::max<int64_t>(1, grain), fn);
@@ -318,39 +317,38 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
   auto runTask = [&](int64_t t, std::vector<uint8_t> &col, ThreadPool *gemmPool) {
     const int64_t grp = t % p.groups, n = t / p.groups;
     QuantGemmA a;
+    // A in the GEMM's packed layout from an offset table, or row-major from an
+    // im2col loop over output positions [p0, p1).
+    auto fromTable = [&](const auto &tbl, const uint8_t *xg) {
+      col.resize(static_cast<size_t>(std::max<int64_t>(tbl.panels() * tbl.panelBytes(), 1)));
+      inParallel(gemmPool, tbl.panels(), 16384 / tbl.panelBytes(),
+                 [&](int64_t a0, int64_t a1) { tbl.fill(xg, zp8, a0, a1, col.data()); });
+      a.packed = col.data();
+      a.packedRows = tbl.panelRows();
+    };
+    auto fromRows = [&](auto &&im2col) {
+      col.resize(static_cast<size_t>(std::max<int64_t>(P * K, 1)));
+      inParallel(gemmPool, P, 16384 / std::max<int64_t>(K, 1),
+                 [&](int64_t p0, int64_t p1) { im2col(p0, p1, col.data() + p0 * K); });
+      a.u8 = col.data();
+      a.ld = std::max<int64_t>(K, 1);
+    };
     if (channelsLast) {
       const uint8_t *xg = xLast.data() + n * p.inChannels * g.inSize() + grp * p.inPerGroup;
-      if (lastTable) {
-        col.resize(static_cast<size_t>(std::max<int64_t>(lastTable->panels() * lastTable->panelBytes(), 1)));
-        inParallel(gemmPool, lastTable->panels(), 16384 / lastTable->panelBytes(),
-                   [&](int64_t a0, int64_t a1) { lastTable->fill(xg, zp8, a0, a1, col.data()); });
-        a.packed = col.data();
-        a.packedRows = lastTable->panelRows();
-      } else {
-        col.resize(static_cast<size_t>(std::max<int64_t>(P * K, 1)));
-        inParallel(gemmPool, P, 16384 / std::max<int64_t>(K, 1), [&](int64_t p0, int64_t p1) {
-          quant_conv::im2colChannelsLast(g, xg, p.inChannels, p.inPerGroup, zp8, p0, p1,
-                                         col.data() + p0 * K);
+      if (lastTable)
+        fromTable(*lastTable, xg);
+      else
+        fromRows([&](int64_t p0, int64_t p1, uint8_t *dst) {
+          quant_conv::im2colChannelsLast(g, xg, p.inChannels, p.inPerGroup, zp8, p0, p1, dst);
         });
-        a.u8 = col.data();
-        a.ld = std::max<int64_t>(K, 1);
-      }
     } else {
       const uint8_t *xg = xq8.data() + (n * p.inChannels + grp * p.inPerGroup) * g.inSize();
-      if (table) {
-        col.resize(static_cast<size_t>(std::max<int64_t>(table->panels() * table->panelBytes(), 1)));
-        inParallel(gemmPool, table->panels(), 16384 / table->panelBytes(),
-                   [&](int64_t a0, int64_t a1) { table->fill(xg, zp8, a0, a1, col.data()); });
-        a.packed = col.data();
-        a.packedRows = table->panelRows();
-      } else {
-        col.resize(static_cast<size_t>(std::max<int64_t>(P * K, 1)));
-        inParallel(gemmPool, P, 16384 / std::max<int64_t>(K, 1), [&](int64_t p0, int64_t p1) {
-          im2colU8(g, xg, p.inPerGroup, zp8, p0, p1, col.data() + p0 * K);
+      if (table)
+        fromTable(*table, xg);
+      else
+        fromRows([&](int64_t p0, int64_t p1, uint8_t *dst) {
+          im2colU8(g, xg, p.inPerGroup, zp8, p0, p1, dst);
         });
-        a.u8 = col.data();
-        a.ld = std::max<int64_t>(K, 1);
-      }
     }
     QuantEpilogue e;
     e.scaleA = xq.scale;
