@@ -154,6 +154,10 @@ void Tensor::allocate(bool zeroed) {
     throw Error("out of memory allocating " + std::to_string(bytes) + " bytes");
   if (zeroed)
     std::memset(p, 0, bytes);
+#if defined(__SANITIZE_ADDRESS__)
+  else // sanitizer builds: an element a kernel forgot to write reads as NaN / -1
+    std::memset(p, 0xFF, bytes);
+#endif
   holder_ = std::shared_ptr<const void>(p, CachedFree{size});
   data_ = p;
 }

@@ -270,7 +270,7 @@ void convKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
     DS_CHECK(b.rank() == 1 && b.dim(0) == p.outChannels,
              "B must be [" + std::to_string(p.outChannels) + "], got " + shapeToString(b.shape()));
   }
-  Tensor y(x.dtype(), convOutputShape(p));
+  Tensor y = Tensor::uninitialized(x.dtype(), convOutputShape(p)); // every element is written once
   if (y.numel() == 0) {
     outputs.push_back(y);
     return;

@@ -261,7 +261,7 @@ void maxPoolKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
   DS_CHECK(storageOrder == 0 || storageOrder == 1, "storage_order must be 0 or 1");
   const bool wantIndices = ctx.numOutputs >= 2;
   Shape shape = poolOutputShape(x, g);
-  Tensor y(x.dtype(), shape);
+  Tensor y = Tensor::uninitialized(x.dtype(), shape); // every window writes its output
   Tensor indices = wantIndices ? Tensor(DType::I64, shape) : Tensor();
   const int64_t planes = x.dim(0) * x.dim(1), inP = g.inSize(), outP = g.outSize();
   dispatchDType<float, double, int8_t, uint8_t, int32_t, int64_t>(

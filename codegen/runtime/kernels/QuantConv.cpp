@@ -245,7 +245,8 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
                                     std::to_string(kQuantGemmMaxK) +
                                     ", the deepest int32-safe u8 x s8 sum");
 
-  Tensor y(DType::F32, {p.batch, p.outChannels, g.out[1], g.out[2]});
+  // Every element is written once (by the GEMM epilogue or the depthwise loop).
+  Tensor y = Tensor::uninitialized(DType::F32, {p.batch, p.outChannels, g.out[1], g.out[2]});
   const float *xData = x.data<float>();
   const quant_ops::ActivationQuant xq =
       quant_ops::activationQuant(ctx.attrs, xData, x.numel(), ctx.pool);
