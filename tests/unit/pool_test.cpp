@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
 
 using namespace ds::rt;
 
@@ -193,6 +194,40 @@ TEST(PoolKernel, MatchesNaiveLoopOnRandomCases) {
     Tensor many = runPool("average_pool", attrs, x, 1, 3)[0];
     for (int64_t i = 0; i < one.numel(); ++i)
       ASSERT_EQ(one.data<float>()[i], many.data<float>()[i]);
+  }
+}
+
+TEST(PoolKernel, MaxPool2x2Stride2MatchesTheIndicesPath) {
+  // The values-only paths (tap table, rows) against the generic one (which also
+  // computes Indices) on the most common pooling: odd sizes (floor and ceil
+  // mode), NaNs and signed zeros, whose results depend on the fold order.
+  std::mt19937 rng(5);
+  for (auto [h, w, ceil] : {std::tuple<int64_t, int64_t, bool>{8, 8, false}, {7, 9, false},
+                            {6, 33, false}, {5, 5, true}, {2, 2, false}, {40, 64, false}}) {
+    PoolCase pc;
+    pc.kernel = {2, 2};
+    pc.strides = {2, 2};
+    pc.dilations = {1, 1};
+    pc.pads = {0, 0, 0, 0};
+    pc.in = {h, w};
+    pc.ceil = ceil;
+    Tensor x(DType::F32, {2, 3, h, w});
+    std::uniform_int_distribution<int> pick(0, 9);
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const int k = pick(rng);
+      x.mutableData<float>()[i] = k == 0 ? std::nanf("") : k == 1 ? -0.0f : k == 2 ? 0.0f
+                                                                           : float(k % 4) - 1.5f;
+    }
+    AttrMap attrs = poolAttrs(pc);
+    Tensor values = runPool("max_pool", attrs, x, 1, 2)[0];
+    Tensor reference = runPool("max_pool", attrs, x, 2)[0];
+    ASSERT_EQ(values.shape(), reference.shape());
+    for (int64_t i = 0; i < values.numel(); ++i) {
+      const float a = values.data<float>()[i], b = reference.data<float>()[i];
+      ASSERT_TRUE((std::isnan(a) && std::isnan(b)) ||
+                  (a == b && std::signbit(a) == std::signbit(b)))
+          << h << "x" << w << " at " << i << ": " << a << " vs " << b;
+    }
   }
 }
 
