@@ -48,4 +48,16 @@ def FuseNormsPass : Pass<"ds-fuse-norms", "mlir::func::FuncOp"> {
   let dependentDialects = ["ds::DsDialect"];
 }
 
+def FuseAttentionPass : Pass<"ds-fuse-attention", "mlir::func::FuncOp"> {
+  let summary = "replace masked scaled-dot-product attention chains by ds.attention";
+  let description = [{
+    Matches `matmul(softmax(where(mask, matmul(q, kT) / c, fill), axis = -1), v)`
+    with c and fill scalar float constants and mask a bool tensor of rank <= 2
+    (e.g. the [Lq, Lk] causal mask). Declines when an intermediate has other
+    users, the softmax is not over the last axis, the where's branches are the
+    other way round, or a product operand is a vector.
+  }];
+  let dependentDialects = ["ds::DsDialect"];
+}
+
 #endif // DS_PASSES_TD
