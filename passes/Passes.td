@@ -60,4 +60,16 @@ def FuseAttentionPass : Pass<"ds-fuse-attention", "mlir::func::FuncOp"> {
   let dependentDialects = ["ds::DsDialect"];
 }
 
+def FuseRotaryPass : Pass<"ds-fuse-rotary", "mlir::func::FuncOp"> {
+  let summary = "replace rotate-half rotary embedding chains by ds.rotary";
+  let description = [{
+    Matches `x * cos + concat(-slice(x, D/2, end), slice(x, 0, D/2)) * sin` along
+    the last axis (either operand order of the Muls and the Add), with x a
+    static float tensor of even last size D and cos/sin float constants `[..., D]`
+    that broadcast to x. Declines when an intermediate has other users, a slice
+    is not exactly a half (step 1, last axis), or cos/sin are not constants.
+  }];
+  let dependentDialects = ["ds::DsDialect"];
+}
+
 #endif // DS_PASSES_TD

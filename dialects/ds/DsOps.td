@@ -276,6 +276,20 @@ def Ds_AttentionOp : Ds_OnnxOp<"attention", 4, 4, 1, 1, [Ds_CompilerOnly]> {
   }];
 }
 
+def Ds_RotaryOp : Ds_OnnxOp<"rotary", 3, 3, 1, 1, [Ds_CompilerOnly]> {
+  let summary = "rotary position embedding (rotate-half form)";
+  let description = [{
+    `y = x * cos + concat(-x[..., D/2:], x[..., :D/2]) * sin` with cos and sin
+    `[..., D]` broadcastable to x. Produced by `ds-fuse-rotary` from the
+    Slice/Neg/Slice/Concat/Mul/Mul/Add chain that Llama-style exporters emit;
+    the same float operations, so the same bits.
+
+    ```mlir
+    %y = ds.rotary %x, %cos, %sin : (tensor<1x8x128x16xf32>, tensor<128x16xf32>, tensor<128x16xf32>) -> tensor<1x8x128x16xf32>
+    ```
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Integer compute created by ds-quant-int8 (not ONNX operators)
 //===----------------------------------------------------------------------===//
