@@ -72,4 +72,14 @@ def FuseRotaryPass : Pass<"ds-fuse-rotary", "mlir::func::FuncOp"> {
   let dependentDialects = ["ds::DsDialect"];
 }
 
+def FuseSwiGluPass : Pass<"ds-fuse-swiglu", "mlir::func::FuncOp"> {
+  let summary = "replace Sigmoid/Mul/Mul SwiGLU gating by ds.swiglu";
+  let description = [{
+    Matches `(g * sigmoid(g)) * up` (either operand order of both Muls) with g
+    and up static float tensors of one type. Declines when the sigmoid or the
+    silu product has other users, or when up would broadcast.
+  }];
+  let dependentDialects = ["ds::DsDialect"];
+}
+
 #endif // DS_PASSES_TD

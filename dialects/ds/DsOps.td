@@ -290,6 +290,18 @@ def Ds_RotaryOp : Ds_OnnxOp<"rotary", 3, 3, 1, 1, [Ds_CompilerOnly]> {
   }];
 }
 
+def Ds_SwiGluOp : Ds_OnnxOp<"swiglu", 2, 2, 1, 1, [Ds_CompilerOnly]> {
+  let summary = "SwiGLU gating: (gate * sigmoid(gate)) * up";
+  let description = [{
+    Produced by `ds-fuse-swiglu` from the Sigmoid/Mul/Mul chain of SwiGLU MLPs;
+    the same float operations as the chain, in one pass.
+
+    ```mlir
+    %y = ds.swiglu %gate, %up : (tensor<1x128x344xf32>, tensor<1x128x344xf32>) -> tensor<1x128x344xf32>
+    ```
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Integer compute created by ds-quant-int8 (not ONNX operators)
 //===----------------------------------------------------------------------===//
