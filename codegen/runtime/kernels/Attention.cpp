@@ -174,17 +174,24 @@ DS_AVX512 inline __m512 scoreBlock(const RowArgs &a, int64_t j, __mmask16 lanes)
   return acc;
 }
 
-/// Stores 16 scores from j: divided, or `fill` where the mask is false.
+/// Stores 16 scores from j: divided, or `fill` where the mask is false; folds
+/// them into the running max and NaN flag (saves a pass over the row).
 DS_AVX512 inline void finishScores(const RowArgs &a, int64_t j, __m512 acc, __mmask16 lanes,
-                                   __m512 divisor, __m512 fill) {
+                                   __m512 divisor, __m512 fill, __m512 &mx, __mmask16 &nan) {
   __m128i bytes = _mm_maskz_loadu_epi8(lanes, a.mask + j);
   __mmask16 keep = _mm512_test_epi32_mask(_mm512_cvtepu8_epi32(bytes), _mm512_set1_epi32(0xFF));
   __m512 v = _mm512_mask_blend_ps(keep, fill, _mm512_div_ps(acc, divisor));
   _mm512_mask_storeu_ps(a.s + j, lanes, v);
+  mx = _mm512_mask_max_ps(mx, lanes, mx, v);
+  nan |= _mm512_mask_cmp_ps_mask(lanes, v, v, _CMP_UNORD_Q);
 }
 
-DS_AVX512 void scoreRangeAvx512(const RowArgs &a, int64_t j0, int64_t j1, float masked) {
+/// scoreRange; returns max(s[j0..j1)) and sets `nan` when any is NaN (as rangeMax).
+DS_AVX512 float scoreRangeAvx512(const RowArgs &a, int64_t j0, int64_t j1, float masked,
+                                 bool &nan) {
   const __m512 divisor = _mm512_set1_ps(a.divisor), fill = _mm512_set1_ps(masked);
+  __m512 mx = _mm512_set1_ps(-INFINITY);
+  __mmask16 unordered = 0;
   int64_t j = j0;
   // Four independent chains hide the FMA latency.
   for (; j + 64 <= j1; j += 64) {
@@ -198,15 +205,17 @@ DS_AVX512 void scoreRangeAvx512(const RowArgs &a, int64_t j0, int64_t j1, float 
       c2 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(kd + 32), c2);
       c3 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(kd + 48), c3);
     }
-    finishScores(a, j, c0, 0xFFFF, divisor, fill);
-    finishScores(a, j + 16, c1, 0xFFFF, divisor, fill);
-    finishScores(a, j + 32, c2, 0xFFFF, divisor, fill);
-    finishScores(a, j + 48, c3, 0xFFFF, divisor, fill);
+    finishScores(a, j, c0, 0xFFFF, divisor, fill, mx, unordered);
+    finishScores(a, j + 16, c1, 0xFFFF, divisor, fill, mx, unordered);
+    finishScores(a, j + 32, c2, 0xFFFF, divisor, fill, mx, unordered);
+    finishScores(a, j + 48, c3, 0xFFFF, divisor, fill, mx, unordered);
   }
   for (; j < j1; j += 16) {
     const __mmask16 lanes = tailMask(j1 - j);
-    finishScores(a, j, scoreBlock(a, j, lanes), lanes, divisor, fill);
+    finishScores(a, j, scoreBlock(a, j, lanes), lanes, divisor, fill, mx, unordered);
   }
+  nan = unordered != 0;
+  return _mm512_reduce_max_ps(mx);
 }
 
 DS_AVX512 void softmaxTimesVAvx512(const RowArgs &a, int64_t j0, int64_t j1, float m,
@@ -270,8 +279,12 @@ DS_ATTENTION_MATH float rangeMax(const float *s, int64_t j0, int64_t j1, bool &n
 }
 
 void attentionRow(const RowArgs &a, bool avx512) {
-  auto scores = [&](int64_t j0, int64_t j1, float masked) {
-    avx512 ? scoreRangeAvx512(a, j0, j1, masked) : scoreRange(a, j0, j1, masked);
+  // Fills s[j0..j1) and returns its max (`nan` set when any is NaN).
+  auto scores = [&](int64_t j0, int64_t j1, float masked, bool &nan) {
+    if (avx512)
+      return scoreRangeAvx512(a, j0, j1, masked, nan);
+    scoreRange(a, j0, j1, masked);
+    return rangeMax(a.s, j0, j1, nan);
   };
   auto weighted = [&](int64_t j0, int64_t j1, float m, bool skip) {
     avx512 ? softmaxTimesVAvx512(a, j0, j1, m, skip) : softmaxTimesV(a, j0, j1, m, skip);
@@ -282,13 +295,18 @@ void attentionRow(const RowArgs &a, bool avx512) {
   int64_t first = 0, last = a.Lk;
   while (first < a.Lk && !a.mask[first * a.maskStride])
     ++first;
+  if (a.maskStride == 1) // a causal row's masked tail, 8 bytes at a time
+    for (uint64_t word; last - 8 >= first; last -= 8) {
+      std::memcpy(&word, a.mask + last - 8, sizeof(word));
+      if (word != 0)
+        break;
+    }
   while (last > first && !a.mask[(last - 1) * a.maskStride])
     --last;
   if (first < last) {
-    scores(first, last, negInf);
     // Masked keys hold -inf here, so this is the largest unmasked score.
     bool nan = false;
-    const float m = rangeMax(a.s, first, last, nan);
+    const float m = scores(first, last, negInf, nan);
     // NaN or +inf scores behave differently unfused; the full path reproduces
     // the chain for those rows.
     if (!nan && m < std::numeric_limits<float>::infinity() && a.maskedValue - m < -87.0f) {
@@ -296,13 +314,10 @@ void attentionRow(const RowArgs &a, bool avx512) {
       return;
     }
   }
-  scores(0, a.Lk, a.maskedValue);
-  float m = a.s[0];
-  for (int64_t j = 1; j < a.Lk; ++j)
-    m = a.s[j] > m ? a.s[j] : m;
-  for (int64_t j = 0; j < a.Lk && !std::isnan(m); ++j)
-    if (std::isnan(a.s[j]))
-      m = a.s[j];
+  bool nan = false;
+  float m = scores(0, a.Lk, a.maskedValue, nan);
+  if (nan) // a NaN score makes the whole softmax row NaN, as unfused
+    m = std::numeric_limits<float>::quiet_NaN();
   weighted(0, a.Lk, m, false);
 }
 
