@@ -21,9 +21,11 @@ namespace ds::passes {
 
 namespace {
 
+/// A one-element float constant of rank <= 2: broadcasting it against the
+/// [..., Lq, Lk] scores cannot change their shape.
 std::optional<float> scalarF32Constant(Value v) {
   auto t = constantTensor(v);
-  if (!t || t->numel() != 1 || t->dtype() != rt::DType::F32)
+  if (!t || t->numel() != 1 || t->dtype() != rt::DType::F32 || t->rank() > 2)
     return std::nullopt;
   return static_cast<float>(t->getAsDouble(0));
 }

@@ -80,3 +80,19 @@ func.func @softmax_wrong_axis(%q: tensor<4x8xf32>, %kt: tensor<8x4xf32>, %v: ten
   %y = ds.matmul %p, %v : (tensor<4x4xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+// A [1, 1, 1] divisor would broadcast [Lq, Lk] scores to rank 3: declined.
+// CHECK-LABEL: func.func @divisor_adds_a_dim
+// CHECK-NOT:     ds.attention
+func.func @divisor_adds_a_dim(%q: tensor<4x8xf32>, %kt: tensor<8x4xf32>, %v: tensor<4x8xf32>, %mask: tensor<4x4xi1>) -> tensor<1x4x8xf32> {
+  %c = ds.constant {value = dense<4.0> : tensor<1x1x1xf32>} : tensor<1x1x1xf32>
+  %fill = ds.constant {value = dense<-1.0e9> : tensor<f32>} : tensor<f32>
+  %s = ds.matmul %q, %kt : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  %d = ds.div %s, %c : (tensor<4x4xf32>, tensor<1x1x1xf32>) -> tensor<1x4x4xf32>
+  %w = ds.where %mask, %d, %fill : (tensor<4x4xi1>, tensor<1x4x4xf32>, tensor<f32>) -> tensor<1x4x4xf32>
+  %p = ds.softmax %w {axis = -1 : i64} : (tensor<1x4x4xf32>) -> tensor<1x4x4xf32>
+  %y = ds.matmul %p, %v : (tensor<1x4x4xf32>, tensor<4x8xf32>) -> tensor<1x4x8xf32>
+  return %y : tensor<1x4x8xf32>
+}
