@@ -48,4 +48,38 @@ def FuseNormsPass : Pass<"ds-fuse-norms", "mlir::func::FuncOp"> {
   let dependentDialects = ["ds::DsDialect"];
 }
 
+def FuseAttentionPass : Pass<"ds-fuse-attention", "mlir::func::FuncOp"> {
+  let summary = "replace masked scaled-dot-product attention chains by ds.attention";
+  let description = [{
+    Matches `matmul(softmax(where(mask, matmul(q, kT) / c, fill), axis = -1), v)`
+    with c and fill scalar float constants and mask a bool tensor of rank <= 2
+    (e.g. the [Lq, Lk] causal mask). Declines when an intermediate has other
+    users, the softmax is not over the last axis, the where's branches are the
+    other way round, or a product operand is a vector.
+  }];
+  let dependentDialects = ["ds::DsDialect"];
+}
+
+def FuseRotaryPass : Pass<"ds-fuse-rotary", "mlir::func::FuncOp"> {
+  let summary = "replace rotate-half rotary embedding chains by ds.rotary";
+  let description = [{
+    Matches `x * cos + concat(-slice(x, D/2, end), slice(x, 0, D/2)) * sin` along
+    the last axis (either operand order of the Muls and the Add), with x a
+    static float tensor of even last size D and cos/sin float constants `[..., D]`
+    that broadcast to x. Declines when an intermediate has other users, a slice
+    is not exactly a half (step 1, last axis), or cos/sin are not constants.
+  }];
+  let dependentDialects = ["ds::DsDialect"];
+}
+
+def FuseSwiGluPass : Pass<"ds-fuse-swiglu", "mlir::func::FuncOp"> {
+  let summary = "replace Sigmoid/Mul/Mul SwiGLU gating by ds.swiglu";
+  let description = [{
+    Matches `(g * sigmoid(g)) * up` (either operand order of both Muls) with g
+    and up static float tensors of one type. Declines when the sigmoid or the
+    silu product has other users, or when up would broadcast.
+  }];
+  let dependentDialects = ["ds::DsDialect"];
+}
+
 #endif // DS_PASSES_TD

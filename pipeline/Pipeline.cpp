@@ -219,7 +219,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   phases.end();
 
   phases.begin(std::string("optimize: canonicalize, fold constants") +
-               (int8 ? ", take Q/DQ scales" : "") + ", fold Conv+BatchNormalization, fuse RMSNorm");
+               (int8 ? ", take Q/DQ scales" : "") + ", fold Conv+BatchNormalization, fuse RMSNorm, attention, rotary and SwiGLU");
   mlir::OwningOpRef<mlir::ModuleOp> studentModule(teacherModule->clone());
   runPasses(*studentModule, [&](mlir::OpPassManager &pm) {
     pm.addPass(mlir::createCanonicalizerPass());
@@ -228,6 +228,9 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
       pm.addNestedPass<mlir::func::FuncOp>(quant::createFoldQdqPass());
     pm.addNestedPass<mlir::func::FuncOp>(passes::createFoldBatchNormPass());
     pm.addNestedPass<mlir::func::FuncOp>(passes::createFuseNormsPass());
+    pm.addNestedPass<mlir::func::FuncOp>(passes::createFuseAttentionPass());
+    pm.addNestedPass<mlir::func::FuncOp>(passes::createFuseRotaryPass());
+    pm.addNestedPass<mlir::func::FuncOp>(passes::createFuseSwiGluPass());
     pm.addPass(mlir::createCanonicalizerPass());
   }, "optimize");
   size_t withModelScales = 0;

@@ -260,6 +260,48 @@ def Ds_RmsNormOp : Ds_OnnxOp<"rms_norm", 1, 2, 1, 1, [Ds_CompilerOnly]> {
   }];
 }
 
+def Ds_AttentionOp : Ds_OnnxOp<"attention", 4, 4, 1, 1, [Ds_CompilerOnly]> {
+  let summary = "scaled dot-product attention with a boolean mask";
+  let description = [{
+    `y = softmax(where(mask, (q @ kT) / scale_divisor, masked_value), -1) @ v`
+    with q `[..., Lq, D]`, kT `[..., D, Lk]`, v `[..., Lk, Dv]`, mask bool
+    broadcastable to `[..., Lq, Lk]`. Produced by `ds-fuse-attention` from the
+    MatMul/Div/Where/Softmax/MatMul chain that exporters emit; the kernel never
+    writes the `[Lq, Lk]` scores and skips keys that a very negative
+    masked_value leaves without weight (causal masks).
+
+    ```mlir
+    %y = ds.attention %q, %kT, %v, %mask {masked_value = -3.40282347E+38 : f32, scale_divisor = 4.000000e+00 : f32} : (tensor<1x8x128x16xf32>, tensor<1x8x16x128xf32>, tensor<1x8x128x16xf32>, tensor<128x128xi1>) -> tensor<1x8x128x16xf32>
+    ```
+  }];
+}
+
+def Ds_RotaryOp : Ds_OnnxOp<"rotary", 3, 3, 1, 1, [Ds_CompilerOnly]> {
+  let summary = "rotary position embedding (rotate-half form)";
+  let description = [{
+    `y = x * cos + concat(-x[..., D/2:], x[..., :D/2]) * sin` with cos and sin
+    `[..., D]` broadcastable to x. Produced by `ds-fuse-rotary` from the
+    Slice/Neg/Slice/Concat/Mul/Mul/Add chain that Llama-style exporters emit;
+    the same float operations, so the same bits.
+
+    ```mlir
+    %y = ds.rotary %x, %cos, %sin : (tensor<1x8x128x16xf32>, tensor<128x16xf32>, tensor<128x16xf32>) -> tensor<1x8x128x16xf32>
+    ```
+  }];
+}
+
+def Ds_SwiGluOp : Ds_OnnxOp<"swiglu", 2, 2, 1, 1, [Ds_CompilerOnly]> {
+  let summary = "SwiGLU gating: (gate * sigmoid(gate)) * up";
+  let description = [{
+    Produced by `ds-fuse-swiglu` from the Sigmoid/Mul/Mul chain of SwiGLU MLPs;
+    the same float operations as the chain, in one pass.
+
+    ```mlir
+    %y = ds.swiglu %gate, %up : (tensor<1x128x344xf32>, tensor<1x128x344xf32>) -> tensor<1x128x344xf32>
+    ```
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Integer compute created by ds-quant-int8 (not ONNX operators)
 //===----------------------------------------------------------------------===//

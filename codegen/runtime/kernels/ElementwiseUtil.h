@@ -38,7 +38,7 @@
 namespace ds::rt::elementwise {
 
 /// Below this much work (elements x cost) a loop runs on the calling thread.
-constexpr int64_t kParallelWork = 32 * 1024;
+constexpr int64_t kParallelWork = 128 * 1024;
 /// Chunks handed to threads are multiples of this many elements, so that every
 /// chunk but the last starts on a cache-line (and SIMD) boundary.
 constexpr int64_t kChunkAlign = 16;

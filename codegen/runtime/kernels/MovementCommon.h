@@ -21,7 +21,7 @@
 namespace ds::rt::movement {
 
 /// Below this many elements a kernel runs on the calling thread.
-constexpr int64_t kParallelThreshold = 32 * 1024;
+constexpr int64_t kParallelThreshold = 128 * 1024;
 
 /// Throws unless `dtype` is one the kernel library supports (float16/bfloat16 and
 /// strings are not, even for pure data movement, so every kernel agrees).

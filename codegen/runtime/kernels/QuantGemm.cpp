@@ -1,7 +1,7 @@
 //===- QuantGemm.cpp - the u8 x s8 GEMM driver, B packing and epilogue ----===//
 //
 // A is packed once per call into MR-row panels (quantizing float A on the way),
-// in parallel; then the output is cut into tiles (a few MR panels x up to 8 B
+// in parallel (inside the tiles when they are whole row bands); then the output is cut into tiles (a few MR panels x up to 8 B
 // panels), one unit of parallel work each. Inside a tile K is walked in blocks
 // so the tile's slice of packed B stays in L2 while the A panel sits in L1;
 // the int32 tile lives in per-thread scratch and gets the epilogue once K is
@@ -105,6 +105,8 @@ using quant_gemm_detail::MicroKernelFamily;
 // K block: a 12 x 1024 A panel is 12 KB (L1), a 1024 x 256 B slice 256 KB (L2).
 constexpr int64_t kKCGroups = 256;
 constexpr int64_t kMaxTilePanels = 8; // B panels per tile: 256 columns
+// Widest B (in panels: 512 columns) for which tiles are whole row bands.
+constexpr int64_t kMaxRowBandPanels = 16;
 // Below this many multiply-adds, waking the pool costs more than it saves.
 constexpr double kMinParallelMacs = 4.0e6;
 
@@ -203,6 +205,25 @@ epilogueColumns(const int32_t *acc, int64_t ldAcc, int64_t rows, int64_t cols,
   }
 }
 
+// Row-major outputs (matmul): contiguous along the tile's rows, so the
+// baseline build vectorizes this 4 lanes wide; the AVX-512 clone does 16 (the
+// epilogue was ~7% of the INT8 LM). Same operations, so the same bits.
+DS_EPILOGUE_CLONES __attribute__((optimize("fp-contract=off", "no-trapping-math"))) void
+epilogueRows(const int32_t *acc, int64_t ldAcc, int64_t rows, int64_t cols,
+             const int32_t *corr, const float *scale, const float *bias, bool relu,
+             float *base, int64_t rowStride) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const int32_t *a = acc + i * ldAcc;
+    float *o = base + i * rowStride;
+    if (relu)
+      for (int64_t j = 0; j < cols; ++j)
+        o[j] = quantOutputValue(centered(a[j], corr[j]), scale[j], bias[j], true);
+    else
+      for (int64_t j = 0; j < cols; ++j)
+        o[j] = quantOutputValue(centered(a[j], corr[j]), scale[j], bias[j], false);
+  }
+}
+
 /// Converts a rows x cols int32 tile (row stride ldAcc) at output (m0, n0).
 __attribute__((optimize("fp-contract=off", "no-trapping-math"))) void
 applyEpilogue(const int32_t *acc, int64_t ldAcc, int64_t rows, int64_t cols, int64_t m0,
@@ -219,16 +240,7 @@ applyEpilogue(const int32_t *acc, int64_t ldAcc, int64_t rows, int64_t cols, int
   }
   float *base = out.data + m0 * out.rowStride + n0 * out.colStride;
   if (out.colStride == 1) {
-    for (int64_t i = 0; i < rows; ++i) {
-      const int32_t *a = acc + i * ldAcc;
-      float *o = base + i * out.rowStride;
-      if (e.relu)
-        for (int64_t j = 0; j < cols; ++j)
-          o[j] = quantOutputValue(centered(a[j], corr[j]), scale[j], bias[j], true);
-      else
-        for (int64_t j = 0; j < cols; ++j)
-          o[j] = quantOutputValue(centered(a[j], corr[j]), scale[j], bias[j], false);
-    }
+    epilogueRows(acc, ldAcc, rows, cols, corr, scale, bias, e.relu, base, out.rowStride);
     return;
   }
   if (out.rowStride == 1) {
@@ -299,8 +311,12 @@ void runGemm(QuantGemmIsa isa, int64_t M, const QuantGemmA &a, const QuantPacked
       packAPanel(a, family, K, p * mr, std::min(mr, M - p * mr), rowBuffer,
                  const_cast<uint8_t *>(packedA) + p * mr * kp);
   };
-  if (a.packed)
-    ; // the caller's layout already
+  // When all of B fits one tile's width, tiles are row bands that pack their
+  // own A panels: one fork/join per call instead of two (the products of an
+  // LM's layers take tens of microseconds, about what a fork/join costs).
+  const bool packInTiles = !a.packed && parallel && bPanels <= kMaxRowBandPanels;
+  if (a.packed || packInTiles)
+    ; // the caller's layout already, or packed tile by tile below
   else if (parallel)
     pool->parallelFor(aPanels, 1, packPanels);
   else
@@ -309,7 +325,10 @@ void runGemm(QuantGemmIsa isa, int64_t M, const QuantGemmA &a, const QuantPacked
   // Tiles: split rows then columns until every thread has a few to balance with.
   int64_t tileAPanels = std::max<int64_t>(1, std::min<int64_t>(aPanels, 96 / mr));
   int64_t tileBPanels = std::min(bPanels, kMaxTilePanels);
-  if (parallel) {
+  if (packInTiles) {
+    tileBPanels = bPanels;
+    tileAPanels = std::max<int64_t>(1, ceilDiv(aPanels, threads * 4));
+  } else if (parallel) {
     const int64_t wanted = threads * 4;
     while (ceilDiv(aPanels, tileAPanels) * ceilDiv(bPanels, tileBPanels) < wanted) {
       if (tileAPanels >= 2 && (tileAPanels * mr >= tileBPanels * kQuantGemmNR || tileBPanels < 2))
@@ -330,6 +349,8 @@ void runGemm(QuantGemmIsa isa, int64_t M, const QuantGemmA &a, const QuantPacked
       const int64_t ap0 = (t % rowTiles) * tileAPanels, bp0 = (t / rowTiles) * tileBPanels;
       const int64_t ap1 = std::min(aPanels, ap0 + tileAPanels);
       const int64_t bp1 = std::min(bPanels, bp0 + tileBPanels);
+      if (packInTiles)
+        packPanels(ap0, ap1);
       for (int64_t g0 = 0; g0 < kGroups; g0 += kKCGroups) {
         const int64_t gc = std::min(kKCGroups, kGroups - g0);
         for (int64_t ap = ap0; ap < ap1; ++ap) {

@@ -33,7 +33,7 @@ void rmsNormKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
   Tensor y = Tensor::uninitialized(DType::F32, x.shape()); // every row is written
   const float *in = x.data<float>();
   float *out = y.mutableData<float>();
-  ctx.pool.parallelFor(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(d, 1)),
+  ctx.pool.parallelFor(rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(d, 1)),
                        [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float *row = in + r * d;
