@@ -19,6 +19,8 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "VectorExp.h"
+
 #include <immintrin.h>
 #include <cstring>
 #include <type_traits>
@@ -167,29 +169,10 @@ void normalizeColumns(const T *x, T *y, int64_t R, int64_t inner, int64_t width)
 }
 
 // AVX-512 rows for float softmax / log_softmax: the same math as normalizeRow
-// with a vector exp (range reduction, degree-6 polynomial, exponent bits), and float
+// with a vector exp (VectorExp.h), and float
 // sums in 64 independent lanes (at most n/64 terms each, so rounding stays near
 // 1e-7 relative). Only intrinsics under the target attribute (see GemmAvx512.cpp).
-__attribute__((target("avx512f"))) inline __m512 expNonPositiveAvx512(__m512 x) {
-  // max(c, x) returns x when x is NaN, so NaN propagates.
-  x = _mm512_max_ps(_mm512_set1_ps(-87.0f), x);
-  // round(x / ln2) with the 1.5 * 2^23 trick (vrndscaleps is slow on some CPUs).
-  const __m512 magic = _mm512_set1_ps(12582912.0f);
-  __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504f), magic), magic);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 720.0f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  // 2^n from the exponent bits; n >= -126 after the clamp, so it is normal.
-  __m512i bits = _mm512_slli_epi32(
-      _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-  return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
-}
+using vexp::expNonPositiveAvx512;
 
 template <SoftmaxKind Kind>
 __attribute__((target("avx512f"))) void normalizeRowAvx512(const float *x, float *y,
