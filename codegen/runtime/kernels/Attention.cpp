@@ -41,24 +41,7 @@ namespace {
 
 #define DS_ATTENTION_MATH __attribute__((optimize("fp-contract=off", "no-trapping-math")))
 
-/// exp(x) for x <= 0, as Softmax.cpp computes it (clamped at -87, ~2 ulp).
-DS_ATTENTION_MATH inline float expNonPositive(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
-  float r = x - n * 0.693145752f;
-  r = r - n * 1.42860677e-6f;
-  float p = 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return p * scale;
-}
+using vexp::expNonPositive;
 
 /// One query row's geometry: element (d, j) of kT is kT[d * ldk + j], row j of v is
 /// v + j * Dv, mask(j) is mask[j * maskStride] != 0.

@@ -50,28 +50,7 @@ template <typename T> T rowMax(const T *x, int64_t n) {
   return m;
 }
 
-/// exp(x) for x <= 0 (softmax only exponentiates x - max), float: range
-/// reduction by ln 2 and a degree-6 polynomial, about 2 ulp, written branch-free
-/// so the loops around it vectorize. Below -87 it returns exp(-87) ~ 1.6e-38
-/// instead of 0 (irrelevant next to the row's largest term, which is 1); NaN
-/// stays NaN.
-inline float expNonPositive(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f; // round(x / ln2)
-  float r = x - n * 0.693145752f;                                  // ln2, high part
-  r = r - n * 1.42860677e-6f;                                      // ln2, low part
-  float p = 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23; // 2^n
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return p * scale;
-}
+using vexp::expNonPositive;
 
 /// exp of a non-positive argument in the element type.
 template <typename T> T expOf(T x) {
