@@ -1,6 +1,6 @@
 // attention against the MatMul/Div/Where/Softmax/MatMul chain evaluated naively
 // in double, for causal, holed, fully masked and broadcast masks.
-#include "ds/runtime/Kernel.h"
+#include "KernelTestSupport.h"
 
 #include <gtest/gtest.h>
 
@@ -17,19 +17,11 @@ Tensor runAttention(const std::vector<Tensor> &inputs, float divisor, float mask
   AttrMap attrs;
   attrs.set("scale_divisor", divisor);
   attrs.set("masked_value", maskedValue);
-  ThreadPool pool(threads);
-  KernelContext ctx{attrs, pool, 1};
-  std::vector<Tensor> out;
-  findKernel("attention")(ctx, inputs, out);
-  return out.at(0);
+  return kernel_test::runKernel("attention", inputs, threads, attrs);
 }
 
 Tensor randomTensor(Shape shape, std::mt19937 &rng) {
-  std::normal_distribution<float> d(0.0f, 1.5f);
-  Tensor t(DType::F32, std::move(shape));
-  for (int64_t i = 0; i < t.numel(); ++i)
-    t.mutableData<float>()[i] = d(rng);
-  return t;
+  return kernel_test::randomTensor(std::move(shape), rng, 1.5f);
 }
 
 /// q [H, Lq, D], kT [Hk, D, Lk], v [Hk, Lk, Dv] (Hk 1 or H), mask [Lq or 1, Lk or 1].

@@ -1,6 +1,6 @@
 // rotary against the Slice/Neg/Concat/Mul/Mul/Add chain it replaces, in the
 // same float operations: the bits must be equal.
-#include "ds/runtime/Kernel.h"
+#include "KernelTestSupport.h"
 
 #include <gtest/gtest.h>
 
@@ -11,20 +11,11 @@ using namespace ds::rt;
 
 namespace {
 Tensor runRotary(const std::vector<Tensor> &inputs, unsigned threads) {
-  AttrMap attrs;
-  ThreadPool pool(threads);
-  KernelContext ctx{attrs, pool, 1};
-  std::vector<Tensor> out;
-  findKernel("rotary")(ctx, inputs, out);
-  return out.at(0);
+  return kernel_test::runKernel("rotary", inputs, threads);
 }
 
 Tensor randomTensor(Shape shape, std::mt19937 &rng) {
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  Tensor t(DType::F32, std::move(shape));
-  for (int64_t i = 0; i < t.numel(); ++i)
-    t.mutableData<float>()[i] = d(rng);
-  return t;
+  return kernel_test::randomTensor(std::move(shape), rng, 1.0f);
 }
 
 /// x [B, H, L, D]; cos/sin of `tableShape`, broadcast to x.

@@ -1,5 +1,5 @@
 // swiglu against the Sigmoid, Mul, Mul kernels it replaces: the bits must be equal.
-#include "ds/runtime/Kernel.h"
+#include "KernelTestSupport.h"
 
 #include <gtest/gtest.h>
 
@@ -10,12 +10,7 @@ using namespace ds::rt;
 
 namespace {
 Tensor run(const char *op, const std::vector<Tensor> &inputs, unsigned threads) {
-  AttrMap attrs;
-  ThreadPool pool(threads);
-  KernelContext ctx{attrs, pool, 1};
-  std::vector<Tensor> out;
-  findKernel(op)(ctx, inputs, out);
-  return out.at(0);
+  return kernel_test::runKernel(op, inputs, threads);
 }
 } // namespace
 
