@@ -8,17 +8,12 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ConvIm2col.h"
+#include "TargetClones.h"
 
 #include <immintrin.h>
 
 namespace ds::rt::conv {
 namespace {
-
-#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
-#define DS_IM2COL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define DS_IM2COL_CLONES
-#endif
 
 template <typename T, typename Bits>
 inline void fillBody(const T *x, int64_t channels, int64_t taps, int64_t P, int64_t inSize,
@@ -49,15 +44,15 @@ inline void fillBody(const T *x, int64_t channels, int64_t taps, int64_t P, int6
   }
 }
 
-DS_IM2COL_CLONES void fillF32(const float *x, int64_t channels, int64_t taps, int64_t P,
-                              int64_t inSize, const int64_t *shifts, const uint32_t *masks,
-                              int64_t p0, int64_t p1, float *col, int64_t ld) {
+DS_X86_CLONES void fillF32(const float *x, int64_t channels, int64_t taps, int64_t P,
+                           int64_t inSize, const int64_t *shifts, const uint32_t *masks,
+                           int64_t p0, int64_t p1, float *col, int64_t ld) {
   fillBody(x, channels, taps, P, inSize, shifts, masks, p0, p1, col, ld);
 }
 
-DS_IM2COL_CLONES void fillF64(const double *x, int64_t channels, int64_t taps, int64_t P,
-                              int64_t inSize, const int64_t *shifts, const uint64_t *masks,
-                              int64_t p0, int64_t p1, double *col, int64_t ld) {
+DS_X86_CLONES void fillF64(const double *x, int64_t channels, int64_t taps, int64_t P,
+                           int64_t inSize, const int64_t *shifts, const uint64_t *masks,
+                           int64_t p0, int64_t p1, double *col, int64_t ld) {
   fillBody(x, channels, taps, P, inSize, shifts, masks, p0, p1, col, ld);
 }
 

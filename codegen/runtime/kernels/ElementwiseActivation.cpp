@@ -14,6 +14,7 @@
 #endif
 #include "ElementwiseFastMath.h"
 #include "ElementwiseUtil.h"
+#include "TargetClones.h"
 
 #include <cmath>
 #include <type_traits>
@@ -46,23 +47,17 @@ template <typename T> T sigmoid(T x) {
 // (SwiGLU gates, GELU-tanh) and the float32 Relu (between every conv/GEMM
 // layer) are also cloned for AVX2 and AVX-512 and picked at load time. One
 // clone serves a whole call, so bits still do not depend on the thread count.
-#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
-#define DS_FLOAT_LOOP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define DS_FLOAT_LOOP_CLONES
-#endif
-
-DS_FLOAT_LOOP_CLONES void sigmoidRowF32(const float *in, float *out, int64_t n) {
+DS_X86_CLONES void sigmoidRowF32(const float *in, float *out, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     out[i] = fastSigmoid(in[i]);
 }
 
-DS_FLOAT_LOOP_CLONES void reluRowF32(const float *in, float *out, int64_t n) {
+DS_X86_CLONES void reluRowF32(const float *in, float *out, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     out[i] = in[i] < 0.0f ? 0.0f : in[i]; // a select: NaN propagates
 }
 
-DS_FLOAT_LOOP_CLONES void tanhRowF32(const float *in, float *out, int64_t n) {
+DS_X86_CLONES void tanhRowF32(const float *in, float *out, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     out[i] = fastTanh(in[i]);
 }

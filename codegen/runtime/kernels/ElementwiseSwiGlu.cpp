@@ -14,18 +14,13 @@
 #endif
 #include "ElementwiseFastMath.h"
 #include "ElementwiseUtil.h"
+#include "TargetClones.h"
 
 namespace ds::rt {
 namespace {
 using namespace elementwise;
 
-#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
-#define DS_SWIGLU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define DS_SWIGLU_CLONES
-#endif
-
-DS_SWIGLU_CLONES void swigluRowF32(const float *gate, const float *up, float *out, int64_t n) {
+DS_X86_CLONES void swigluRowF32(const float *gate, const float *up, float *out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     const float silu = g * fastSigmoid(g);

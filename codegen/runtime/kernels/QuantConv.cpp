@@ -21,6 +21,7 @@
 #include "QuantConvChannelsLast.h"
 #include "QuantGemm.h"
 #include "QuantGemmOperands.h"
+#include "TargetClones.h"
 
 #include <immintrin.h>
 
@@ -99,13 +100,7 @@ void im2colU8(const WindowGeometry &g, const uint8_t *xq, int64_t channels, uint
 // cloned for AVX2/AVX-512 (a division and a few selects per element run 4
 // wide in the baseline build). No multiply-add to contract, so every clone
 // has the same bits.
-#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
-#define DS_QUANT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define DS_QUANT_CLONES
-#endif
-
-DS_QUANT_CLONES
+DS_X86_CLONES
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-trapping-math")))
 #endif
