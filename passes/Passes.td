@@ -82,4 +82,14 @@ def FuseSwiGluPass : Pass<"ds-fuse-swiglu", "mlir::func::FuncOp"> {
   let dependentDialects = ["ds::DsDialect"];
 }
 
+def FuseConvActivationPass : Pass<"ds-fuse-conv-activation", "mlir::func::FuncOp"> {
+  let summary = "fold a float Conv's sole Relu user into the conv (activation = \"relu\")";
+  let description = [{
+    Matches `relu(conv(...))` where the relu is the conv's only user and both
+    are float32 (or float64) of one type; sets `activation = "relu"` on the conv and drops the
+    relu. Declines when the conv has other users or already has an activation.
+  }];
+  let dependentDialects = ["ds::DsDialect"];
+}
+
 #endif // DS_PASSES_TD

@@ -281,6 +281,8 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
       qopts.smoothquantAlpha = o.smoothquantAlpha;
       qopts.weightRounding = o.weightRounding;
       pm.addNestedPass<mlir::func::FuncOp>(quant::createQuantInt8Pass(qopts));
+      // The Relus of quantized convs are in quant_conv now; the FP32 convs' go here.
+      pm.addNestedPass<mlir::func::FuncOp>(passes::createFuseConvActivationPass());
       pm.addPass(mlir::createCanonicalizerPass());
     }, "quantize");
   };
@@ -313,6 +315,11 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
     if (stopEarly)
       return printIr(*studentModule);
   }
+
+  if (!int8) // after the reference clone: calibration and layer checks see the Relu
+    runPasses(*studentModule, [](mlir::OpPassManager &pm) {
+      pm.addNestedPass<mlir::func::FuncOp>(passes::createFuseConvActivationPass());
+    }, "fuse");
 
   // A large teacher makes every executor stream its weights (memory over speed).
   bool streamWeights = teacher.program().constantBytes() >= exec::kStreamWeightsMinBytes;

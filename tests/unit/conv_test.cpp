@@ -284,6 +284,72 @@ TEST(ConvKernel, BatchedSmallPlanes) {
                 rng, true);
 }
 
+TEST(ConvKernel, DirectPathTileRemainders) {
+  // "Same" stride-1 float convs with small weights take the direct path on
+  // AVX-512 CPUs (ConvShiftedDirect.h): its register tiles are 24, 12, 8 or 6
+  // output channels by 1-4 vectors of 16 positions, finished by power-of-two
+  // channel tiles. Planes of 1, 3 and 7 vectors (tail vectors partly past P),
+  // every channel remainder up to 29, and batch 1 on a large plane (positions
+  // split across threads).
+  std::mt19937 rng(31);
+  for (int64_t m = 1; m <= 29; m += 2)
+    checkConvCase({2, 3, m, 1, {4, 4}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, m % 3 == 0);
+  for (int64_t m : {5, 8, 13, 24})
+    checkConvCase({3, 2, m, 1, {5, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, true);
+  for (int64_t m : {6, 7, 11})
+    checkConvCase({2, 4, m, 1, {10, 10}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, true);
+  checkConvCase({1, 3, 5, 1, {40, 37}, {5, 5}, {1, 1}, {1, 1}, {2, 2, 2, 2}}, rng, true);
+  checkConvCase({2, 6, 10, 2, {9, 12}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}}, rng, false);
+}
+
+/// Conv with `activation = "relu"` must equal the Relu kernel applied to the
+/// plain conv bit for bit (NaN included), on every conv path.
+void checkFusedRelu(const ConvCase &cc, std::mt19937 &rng) {
+  SCOPED_TRACE(testing::Message() << "n=" << cc.n << " c=" << cc.c << " m=" << cc.m
+                                  << " group=" << cc.group << " rank=" << cc.in.size());
+  Tensor x = randomTensor(DType::F32, withBatchChannels(cc.n, cc.c, cc.in), rng);
+  x.mutableData<float>()[x.numel() / 2] = std::nanf("");
+  Tensor w = randomTensor(DType::F32, withBatchChannels(cc.m, cc.c / cc.group, cc.kernel), rng);
+  Tensor b = randomTensor(DType::F32, {cc.m}, rng);
+  ThreadPool pool(2);
+  AttrMap attrs = convAttrs(cc);
+  Tensor plain = runConvKernel("conv", attrs, {x, w, b}, pool)[0];
+  Tensor expected = runConvKernel("relu", AttrMap{}, {plain}, pool)[0];
+  attrs.set("activation", std::string("relu"));
+  Tensor fused = runConvKernel("conv", attrs, {x, w, b}, pool)[0];
+  ASSERT_EQ(fused.shape(), expected.shape());
+  int64_t nans = 0, zeros = 0;
+  for (int64_t i = 0; i < fused.numel(); ++i) {
+    const float e = expected.data<float>()[i], f = fused.data<float>()[i];
+    nans += std::isnan(e);
+    zeros += e == 0.0f;
+    if (std::isnan(e))
+      ASSERT_TRUE(std::isnan(f)) << "at " << i;
+    else
+      ASSERT_EQ(f, e) << "at " << i;
+  }
+  EXPECT_GT(nans, 0);  // the NaN input reached the output and survived the Relu
+  EXPECT_GT(zeros, 0); // and the Relu clipped something
+}
+
+TEST(ConvKernel, FusedReluOnEveryPath) {
+  std::mt19937 rng(5);
+  checkFusedRelu({3, 16, 32, 1, {4, 4}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng); // direct
+  checkFusedRelu({1, 2, 5, 1, {33, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng); // direct, split
+  checkFusedRelu({1, 3, 4, 1, {7, 6}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}}, rng);   // im2col
+  checkFusedRelu({12, 3, 4, 1, {5, 5}, {2, 2}, {2, 2}, {1, 1}, {0, 0, 0, 0}}, rng);  // batched
+  checkFusedRelu({2, 4, 8, 4, {6, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng);   // depthwise
+  checkFusedRelu({2, 8, 6, 1, {5, 5}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}}, rng);   // pointwise
+}
+
+TEST(ConvKernel, RejectsUnknownActivation) {
+  ThreadPool pool(1);
+  Tensor x(DType::F32, {1, 1, 3, 3}), w(DType::F32, {1, 1, 1, 1});
+  AttrMap attrs;
+  attrs.set("activation", std::string("gelu"));
+  EXPECT_THROW(runConvKernel("conv", attrs, {x, w}, pool), Error);
+}
+
 TEST(ConvKernel, DoublePrecision) {
   ThreadPool pool(2);
   Tensor x(DType::F64, {1, 1, 5, 5}), w(DType::F64, {1, 1, 3, 3});

@@ -10,12 +10,17 @@
 // own output columns, so results do not depend on the thread count. A 1x1
 // stride-1 unpadded float conv of one image skips im2col (the input already is
 // the column matrix). Depthwise convs (one input channel per group) go to a direct
-// loop instead, where a GEMM with K = kernel size would be mostly overhead.
+// loop instead, where a GEMM with K = kernel size would be mostly overhead, and so
+// do float "same" stride-1 convs with small weights on AVX-512 CPUs
+// (ConvShiftedDirect.h). A Relu fused by ds-fuse-conv-activation
+// (`activation = "relu"`) is applied as each output element is stored.
 //
 //===----------------------------------------------------------------------===//
 #include "ConvCommon.h"
 #include "ConvGemm.h"
 #include "ConvIm2col.h"
+#include "ConvShiftedDirect.h"
+#include "FusedActivation.h"
 
 #include "ds/runtime/Dispatch.h"
 
@@ -120,7 +125,7 @@ ColumnPlan planColumns(int64_t batch, int64_t groups, int64_t P, int64_t K, bool
 /// column split (and with it the thread count) does not change any bits.
 template <typename TIn, typename TAcc>
 void convIm2col(ThreadPool &pool, const ConvProblem &p, const TIn *x, TAcc xZero,
-                const TAcc *w, const TAcc *bias, TAcc *y) {
+                const TAcc *w, const TAcc *bias, bool relu, TAcc *y) {
   const WindowGeometry &g = p.geom;
   const int64_t ks = g.kernelSize(), K = p.inPerGroup * ks, P = g.outSize();
   const int64_t Mg = p.outPerGroup;
@@ -182,6 +187,10 @@ void convIm2col(ThreadPool &pool, const ConvProblem &p, const TIn *x, TAcc xZero
           for (int64_t m = 0; m < Mg; ++m)
             for (int64_t j = p0; j < p1; ++j)
               yg[m * P + j] += bg[m];
+        if (relu)
+          for (int64_t m = 0; m < Mg; ++m)
+            for (int64_t j = p0; j < p1; ++j)
+              yg[m * P + j] = fusedRelu(yg[m * P + j]);
         continue;
       }
       // Several whole images side by side: col is [K, images * P]; the GEMM
@@ -203,6 +212,9 @@ void convIm2col(ThreadPool &pool, const ConvProblem &p, const TIn *x, TAcc xZero
               dst[j] = src[j] + bg[m];
           else
             std::copy(src, src + P, dst);
+          if (relu)
+            for (int64_t j = 0; j < P; ++j)
+              dst[j] = fusedRelu(dst[j]);
         }
       }
     }
@@ -213,7 +225,7 @@ void convIm2col(ThreadPool &pool, const ConvProblem &p, const TIn *x, TAcc xZero
 /// sliding-window sum over its single input plane, innermost loop along width.
 template <typename T>
 void convDepthwise(ThreadPool &pool, const ConvProblem &p, const T *x, const T *w,
-                   const T *bias, T *y) {
+                   const T *bias, bool relu, T *y) {
   const WindowGeometry &g = p.geom;
   const int64_t P = g.outSize(), ks = g.kernelSize();
   const int64_t planes = p.batch * p.outChannels;
@@ -254,6 +266,58 @@ void convDepthwise(ThreadPool &pool, const ConvProblem &p, const T *x, const T *
             }
           }
         }
+      if (relu)
+        for (int64_t i = 0; i < P; ++i)
+          ym[i] = fusedRelu(ym[i]);
+    }
+  });
+}
+
+/// Whether the direct path (ConvShiftedDirect.h) takes this float conv: an
+/// AVX-512 CPU, ShiftedTaps geometry, and one group's weights small enough
+/// (256 KB) to be re-read from cache by every tile instead of packed.
+bool shiftedDirectApplies(const ConvProblem &p) {
+  constexpr int64_t kMaxGroupWeights = int64_t{1} << 16;
+  return shiftedDirectAvailable() && ShiftedTaps<float>::applies(p.geom) &&
+         p.outPerGroup * p.inPerGroup * p.geom.kernelSize() <= kMaxGroupWeights;
+}
+
+/// The direct path over (group, run of position vectors) tasks; a run may
+/// span images (ShiftedDirectArgs numbers vectors across the batch).
+void convShiftedDirect(ThreadPool &pool, const ConvProblem &p, const float *x,
+                       const float *w, const float *bias, bool relu, float *y) {
+  const WindowGeometry &g = p.geom;
+  const ShiftedTaps<float> taps(g);
+  DS_CHECK(taps.laneBits() != nullptr, "conv: the direct path needs AVX-512 lane masks");
+  const int64_t P = g.outSize(), K = p.inPerGroup * g.kernelSize();
+  const int64_t vectors = p.batch * ((P + 15) / 16); // per group
+  // Work items are one tile's vectors each, so the pool's even split keeps full
+  // tiles; about 64K FMAs per chunk at least.
+  const int64_t tileVectors = shiftedDirectTileVectors(p.outPerGroup);
+  const int64_t units = (vectors + tileVectors - 1) / tileVectors;
+  const int64_t fmasPerUnit = std::max<int64_t>(1, p.outPerGroup * K * 16 * tileVectors);
+  const int64_t minUnits = std::max<int64_t>(1, (int64_t{1} << 16) / fmasPerUnit);
+  pool.parallelFor(p.groups * units, minUnits, [&](int64_t begin, int64_t end) {
+    for (int64_t grp = begin / units; grp * units < end; ++grp) {
+      const int64_t u0 = std::max(begin, grp * units) - grp * units;
+      const int64_t u1 = std::min(end, (grp + 1) * units) - grp * units;
+      ShiftedDirectArgs a;
+      a.x = x + grp * p.inPerGroup * g.inSize();
+      a.xImageStride = p.inChannels * g.inSize();
+      a.channels = p.inPerGroup;
+      a.inSize = g.inSize();
+      a.taps = g.kernelSize();
+      a.P = P;
+      a.shifts = taps.shifts();
+      a.laneBits = taps.laneBits();
+      a.bitStride = taps.bitStride();
+      a.w = w + grp * p.outPerGroup * K;
+      a.outChannels = p.outPerGroup;
+      a.bias = bias ? bias + grp * p.outPerGroup : nullptr;
+      a.relu = relu;
+      a.y = y + grp * p.outPerGroup * P;
+      a.yImageStride = p.outChannels * P;
+      shiftedDirectConv(a, u0 * tileVectors, std::min(vectors, u1 * tileVectors));
     }
   });
 }
@@ -265,6 +329,7 @@ void convKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
   const Tensor &b = optionalInput(inputs, 2);
   DS_CHECK(w.dtype() == x.dtype(), "W's element type differs from X's");
   ConvProblem p = readConvProblem(ctx.attrs, x, w);
+  const bool relu = readFusedRelu(ctx.attrs);
   if (!b.isAbsent()) {
     DS_CHECK(b.dtype() == x.dtype(), "B's element type differs from X's");
     DS_CHECK(b.rank() == 1 && b.dim(0) == p.outChannels,
@@ -279,9 +344,14 @@ void convKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
     using T = typename decltype(tag)::type;
     const T *bias = b.isAbsent() ? nullptr : b.data<T>();
     if (p.inPerGroup == 1 && p.groups > 1)
-      convDepthwise<T>(ctx.pool, p, x.data<T>(), w.data<T>(), bias, y.mutableData<T>());
+      convDepthwise<T>(ctx.pool, p, x.data<T>(), w.data<T>(), bias, relu, y.mutableData<T>());
+    else if (std::is_same_v<T, float> && shiftedDirectApplies(p))
+      convShiftedDirect(ctx.pool, p, reinterpret_cast<const float *>(x.data<T>()),
+                        reinterpret_cast<const float *>(w.data<T>()),
+                        reinterpret_cast<const float *>(bias), relu,
+                        reinterpret_cast<float *>(y.mutableData<T>()));
     else
-      convIm2col<T, T>(ctx.pool, p, x.data<T>(), T(0), w.data<T>(), bias,
+      convIm2col<T, T>(ctx.pool, p, x.data<T>(), T(0), w.data<T>(), bias, relu,
                        y.mutableData<T>());
   });
   outputs.push_back(y);
@@ -332,7 +402,7 @@ void convIntegerKernel(const KernelContext &ctx, const std::vector<Tensor> &inpu
   dispatchDType<uint8_t, int8_t>(x.dtype(), "ConvInteger", [&](auto tag) {
     using TX = typename decltype(tag)::type;
     convIm2col<TX, int32_t>(ctx.pool, p, x.data<TX>(), xZero, wInt.data(), nullptr,
-                            y.mutableData<int32_t>());
+                            /*relu=*/false, y.mutableData<int32_t>());
   });
   outputs.push_back(y);
 }

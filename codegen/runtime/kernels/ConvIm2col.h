@@ -157,6 +157,12 @@ public:
                     shifts_.data(), masks_.data(), p0, p1, col, ld);
   }
 
+  /// Per tap: the input offset of output position 0 (dy * W + dx).
+  const int64_t *shifts() const { return shifts_.data(); }
+  /// float with AVX-512 only (else empty): per tap, bit p set where the tap is valid.
+  const uint8_t *laneBits() const { return laneBits_.empty() ? nullptr : laneBits_.data(); }
+  int64_t bitStride() const { return bitStride_; }
+
 private:
   WindowGeometry g_;
   std::vector<Bits> masks_;

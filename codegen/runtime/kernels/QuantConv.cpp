@@ -16,6 +16,7 @@
 // x_zero_point and activation. 1-D and 3-D convs are rejected.
 //===----------------------------------------------------------------------===//
 #include "ConvCommon.h"
+#include "FusedActivation.h"
 #include "MovementCommon.h"
 #include "MovementQuantize.h"
 #include "QuantConvChannelsLast.h"
@@ -232,7 +233,7 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
   QuantConvProblem p = readProblem(ctx.attrs, x, w);
   const bool perChannel = quant_ops::checkWeightScale(wScale, p.outChannels);
   const float *bias = quant_ops::checkBias(optionalInput(inputs, 3), p.outChannels);
-  const bool relu = quant_ops::readRelu(ctx.attrs);
+  const bool relu = readFusedRelu(ctx.attrs);
   const float *scale = wScale.data<float>();
   const WindowGeometry &g = p.geom;
   const int64_t P = g.outSize(), K = p.inPerGroup * g.kernelSize();

@@ -29,13 +29,6 @@ ActivationQuant activationQuant(const AttrMap &attrs, const float *x, int64_t n,
   return q;
 }
 
-bool readRelu(const AttrMap &attrs) {
-  const std::string act = attrs.getString("activation", "none");
-  DS_CHECK(act == "none" || act == "relu",
-           "activation must be \"none\" or \"relu\", got \"" + act + "\"");
-  return act == "relu";
-}
-
 bool checkWeightScale(const Tensor &wScale, int64_t count) {
   DS_CHECK(!wScale.isAbsent(), "w_scale is required");
   DS_CHECK(wScale.dtype() == DType::F32,

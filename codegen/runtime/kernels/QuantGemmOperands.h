@@ -31,9 +31,6 @@ struct ActivationQuant {
 ActivationQuant activationQuant(const AttrMap &attrs, const float *x, int64_t n,
                                 ThreadPool &pool);
 
-/// true for activation "relu", false for "none" (default); throws otherwise.
-bool readRelu(const AttrMap &attrs);
-
 /// Checks w_scale (float, [count] or scalar/[1]) and returns whether it is per column.
 bool checkWeightScale(const Tensor &wScale, int64_t count);
 /// Checks an optional bias (float [count]); returns its data or null when absent.

@@ -12,6 +12,7 @@
 // ("tensor" (default) | "row": dynamic, one scale per row of x).
 // Output: float [..., M, N].
 //===----------------------------------------------------------------------===//
+#include "FusedActivation.h"
 #include "QuantGemm.h"
 #include "QuantGemmOperands.h"
 #include "QuantMatMulPerRow.h"
@@ -36,7 +37,7 @@ void quantMatMulKernel(const KernelContext &ctx, const std::vector<Tensor> &inpu
                               ", N])");
   const bool perColumn = quant_ops::checkWeightScale(wScale, N);
   const float *biasData = quant_ops::checkBias(bias, N);
-  const bool relu = quant_ops::readRelu(ctx.attrs);
+  const bool relu = readFusedRelu(ctx.attrs);
 
   Shape outShape = x.shape();
   outShape.back() = N;

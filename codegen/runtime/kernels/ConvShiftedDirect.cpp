@@ -1,0 +1,161 @@
+//===- ConvShiftedDirect.cpp - direct FP32 conv over shifted, masked planes ===//
+//
+// See ConvShiftedDirect.h. The register tile is MC output channels x NV
+// vectors of 16 positions, MC * NV <= 24 accumulators (of 32 zmm registers):
+// per k it costs NV masked loads, MC broadcasts and MC * NV FMAs. The NV
+// vectors may belong to different images (a 4x4 plane is one vector, so a
+// tile of one image would spend a load per FMA on broadcasts). NV is chosen
+// per call from the channel count; channel counts that are not a multiple of
+// the widest tile finish with power-of-two tiles.
+//
+//===----------------------------------------------------------------------===//
+#include "ConvShiftedDirect.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+
+namespace ds::rt::conv {
+namespace {
+
+// The tile loops must unroll completely for the accumulators to live in registers.
+#define DS_UNROLL _Pragma("GCC unroll 32")
+
+constexpr int kMaxNv = 4;
+/// Accumulators a tile may use (the rest hold the loaded rows and a broadcast).
+constexpr int kAccumulators = 24;
+constexpr int maxChannels(int nv) { return kAccumulators / nv; }
+
+/// One vector of 16 output positions of one image, as a tile reads and writes it.
+struct Slot {
+  int64_t x = 0;    // offset of its position 0 in the image's input planes
+  int64_t y = 0;    // offset of its position 0 in the output
+  int64_t bits = 0; // byte offset of its lanes within a tap's laneBits
+  __mmask16 live = 0; // the positions that exist (< P)
+};
+
+template <int MC, int NV>
+__attribute__((target("avx512f"))) void tile(const ShiftedDirectArgs &a, int64_t m0,
+                                             const Slot *slot) {
+  const int64_t K = a.channels * a.taps;
+  __m512 acc[MC][NV];
+  DS_UNROLL for (int i = 0; i < MC; ++i)
+    DS_UNROLL for (int j = 0; j < NV; ++j)
+      acc[i][j] = _mm512_setzero_ps();
+  const float *w = a.w + m0 * K;
+  for (int64_t c = 0; c < a.channels; ++c) {
+    const float *plane = a.x + c * a.inSize;
+    for (int64_t t = 0; t < a.taps; ++t) {
+      // Masked-off lanes (padding, positions past P) are neither read, so
+      // addresses outside the plane do not fault, nor anything but zero.
+      const float *src = plane + a.shifts[t];
+      const uint8_t *bits = a.laneBits + t * a.bitStride;
+      __m512 row[NV];
+      DS_UNROLL for (int j = 0; j < NV; ++j) {
+        uint16_t valid;
+        std::memcpy(&valid, bits + slot[j].bits, sizeof valid);
+        row[j] = _mm512_maskz_loadu_ps(static_cast<__mmask16>(valid), src + slot[j].x);
+      }
+      const float *wk = w + c * a.taps + t;
+      DS_UNROLL for (int i = 0; i < MC; ++i) {
+        const __m512 wv = _mm512_set1_ps(wk[i * K]);
+        DS_UNROLL for (int j = 0; j < NV; ++j)
+          acc[i][j] = _mm512_fmadd_ps(wv, row[j], acc[i][j]);
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  DS_UNROLL for (int i = 0; i < MC; ++i) {
+    const int64_t m = m0 + i;
+    DS_UNROLL for (int j = 0; j < NV; ++j) {
+      __m512 out = acc[i][j];
+      if (a.bias)
+        out = _mm512_add_ps(out, _mm512_set1_ps(a.bias[m]));
+      if (a.relu) // x < 0 ? 0 : x, as the Relu kernel: NaN and -0.0 pass through
+        out = _mm512_mask_mov_ps(out, _mm512_cmp_ps_mask(out, zero, _CMP_LT_OQ), zero);
+      _mm512_mask_storeu_ps(a.y + m * a.P + slot[j].y, slot[j].live, out);
+    }
+  }
+}
+
+using TileFn = void (*)(const ShiftedDirectArgs &, int64_t, const Slot *);
+
+/// tilesFor<NV>()[b]: maxChannels(NV) channels for b == 0, else 2^(b-1) channels.
+template <int NV, size_t... B> constexpr auto tilesFor(std::index_sequence<B...>) {
+  return std::array<TileFn, sizeof...(B)>{
+      &tile<(B == 0 ? maxChannels(NV) : (1 << (B - 1))), NV>...};
+}
+// 2^0 .. 2^4 channels cover every remainder below the widest tile (24).
+constexpr size_t kTileKinds = 6;
+constexpr std::array<std::array<TileFn, kTileKinds>, kMaxNv> kTiles{
+    tilesFor<1>(std::make_index_sequence<kTileKinds>()),
+    tilesFor<2>(std::make_index_sequence<kTileKinds>()),
+    tilesFor<3>(std::make_index_sequence<kTileKinds>()),
+    tilesFor<4>(std::make_index_sequence<kTileKinds>())};
+
+/// Runs fn(tileKind, channels) over the channel tiles that cover `outChannels`
+/// at NV vectors: the widest tile while it fits, then powers of two.
+template <typename Fn> void forEachChannelTile(int nv, int64_t outChannels, Fn &&fn) {
+  const int64_t widest = maxChannels(nv);
+  int64_t m = 0;
+  for (; m + widest <= outChannels; m += widest)
+    fn(0, m, widest);
+  for (int b = static_cast<int>(kTileKinds) - 1; b >= 1; --b) {
+    const int64_t count = int64_t{1} << (b - 1);
+    if (count < widest && outChannels - m >= count) {
+      fn(b, m, count);
+      m += count;
+    }
+  }
+}
+
+/// Estimated cost per vector and k of covering `outChannels` with NV-vector
+/// tiles: a tile issues MC * NV FMAs and NV + MC loads per k; loads weigh
+/// 1.5x (masked and broadcast loads, measured slower than the FMAs here).
+double costPerVector(int nv, int64_t outChannels) {
+  double cost = 0;
+  forEachChannelTile(nv, outChannels, [&](int, int64_t, int64_t mc) {
+    cost += std::max(double(mc * nv), 1.5 * double(nv + mc));
+  });
+  return cost / nv;
+}
+
+} // namespace
+
+bool shiftedDirectAvailable() {
+  static const bool available = __builtin_cpu_supports("avx512f");
+  return available;
+}
+
+int shiftedDirectTileVectors(int64_t outChannels) {
+  int nv = kMaxNv;
+  for (int candidate = kMaxNv - 1; candidate >= 1; --candidate)
+    if (costPerVector(candidate, outChannels) < costPerVector(nv, outChannels))
+      nv = candidate;
+  return nv;
+}
+
+void shiftedDirectConv(const ShiftedDirectArgs &a, int64_t q0, int64_t q1) {
+  const int nv = shiftedDirectTileVectors(a.outChannels);
+  const int64_t vectors = (a.P + 15) / 16;
+  for (int64_t q = q0; q < q1; q += nv) {
+    const int n = static_cast<int>(std::min<int64_t>(nv, q1 - q));
+    Slot slot[kMaxNv];
+    for (int j = 0; j < n; ++j) {
+      const int64_t image = (q + j) / vectors, v = (q + j) % vectors;
+      const int64_t left = a.P - v * 16;
+      slot[j].x = image * a.xImageStride + v * 16;
+      slot[j].y = image * a.yImageStride + v * 16;
+      slot[j].bits = v * 2;
+      slot[j].live = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    }
+    const auto &tiles = kTiles[n - 1];
+    forEachChannelTile(n, a.outChannels,
+                       [&](int kind, int64_t m, int64_t) { tiles[kind](a, m, slot); });
+  }
+}
+
+} // namespace ds::rt::conv
