@@ -127,6 +127,41 @@ TEST(GemmF32, EveryRowRemainderOfThePackedAPanel) {
       }
 }
 
+TEST(GemmF32, FewColumnsWithTransposedBTakeTheDotsPath) {
+  // N <= 16 with B stored N x K (Gemm nodes with transB: classifier heads) is a
+  // block of dot products on AVX-512 instead of mostly padded 32-wide panels:
+  // every row and column remainder of its 3 x 8 blocks, K below, at and around
+  // one vector, every bias kind, beta, and the row split over threads.
+  ThreadPool pool(3);
+  uint32_t seed = 500;
+  for (GemmIsa isa : supportedIsas())
+    for (int64_t N = 2; N <= 16; ++N)
+      for (int64_t M : {2, 3, 4, 8, 25})
+        for (int64_t K : {1, 15, 16, 17, 300}) {
+          const float beta = (N + M) % 3 == 0 ? 0.5f : 0.0f;
+          checkGemm(isa, {M, N, K, false, true, N % 2 ? 1.0f : -0.5f, beta, int(seed % 5)},
+                    seed % 2 ? &pool : nullptr, seed);
+          ++seed;
+        }
+  for (GemmIsa isa : supportedIsas())
+    checkGemm(isa, {640, 10, 512, false, true, 1.0f, 0.0f, 1}, &pool, 7); // parallel
+}
+
+TEST(GemmF32, DotsPathBitIdenticalForAnyThreadCount) {
+  const int64_t M = 701, N = 10, K = 515; // > 2 MFLOP: split over the pool
+  std::vector<float> a = randomFloats(M * K, 8), b = randomFloats(N * K, 9);
+  auto run = [&](ThreadPool *pool) {
+    std::vector<float> c(M * N);
+    gemmF32(false, true, M, N, K, 1.0f, a.data(), K, b.data(), K, 0.0f, c.data(), N,
+            GemmBias{}, pool);
+    return c;
+  };
+  ThreadPool two(2), five(5);
+  std::vector<float> serial = run(nullptr);
+  EXPECT_EQ(serial, run(&two));
+  EXPECT_EQ(serial, run(&five));
+}
+
 TEST(GemmF32, LargeParallelProductIsCorrect) {
   ThreadPool pool(4);
   for (GemmIsa isa : supportedIsas()) {

@@ -198,12 +198,17 @@ TEST(PoolKernel, MatchesNaiveLoopOnRandomCases) {
 }
 
 TEST(PoolKernel, MaxPool2x2Stride2MatchesTheIndicesPath) {
-  // The values-only paths (tap table, rows) against the generic one (which also
-  // computes Indices) on the most common pooling: odd sizes (floor and ceil
-  // mode), NaNs and signed zeros, whose results depend on the fold order.
+  // The values-only paths (AVX-512 flat 64-float blocks and per-row vectors of
+  // 16 windows, tap table, rows) against the generic one (which also computes
+  // Indices) on the most common pooling: odd sizes (floor and ceil mode),
+  // output rows of 1, 4, 16, 19 and 32 windows (vector tails), flat widths 2 to
+  // 32 with a partial last block, NaNs and signed zeros, whose results depend
+  // on the fold order.
   std::mt19937 rng(5);
   for (auto [h, w, ceil] : {std::tuple<int64_t, int64_t, bool>{8, 8, false}, {7, 9, false},
-                            {6, 33, false}, {5, 5, true}, {2, 2, false}, {40, 64, false}}) {
+                            {6, 33, false}, {5, 5, true}, {2, 2, false}, {40, 64, false},
+                            {4, 38, false}, {3, 39, false}, {4, 4, false}, {6, 16, false},
+                            {2, 32, false}, {10, 2, false}}) {
     PoolCase pc;
     pc.kernel = {2, 2};
     pc.strides = {2, 2};

@@ -267,6 +267,16 @@ void runTile(const Problem &p, const MicroKernelFamily &family, int64_t m0, int6
   }
 }
 
+/// C(i, j) = alpha * product + beta * C(i, j) + bias(i, j), for the paths that
+/// compute whole products before storing them.
+inline void storeOutput(const Problem &p, int64_t i, int64_t j, float product) {
+  float *c = p.C + i * p.ldc + j;
+  float pre = p.beta == 0.0f ? 0.0f : p.beta * *c;
+  if (p.bias.data)
+    pre += p.bias.data[i * p.bias.rowStride + j * p.bias.colStride];
+  *c = p.alpha * product + pre;
+}
+
 /// M == 1 or N == 1: a matrix-vector product. Packing would cost more than the
 /// products, so the matrix is streamed once in its own layout: rows of the
 /// matrix that run along K become dot products, rows that run along the output
@@ -274,7 +284,6 @@ void runTile(const Problem &p, const MicroKernelFamily &family, int64_t m0, int6
 void runMatVec(const Problem &p, const MicroKernelFamily &family, ThreadPool *pool) {
   const bool rowVector = p.M == 1;
   const int64_t outCount = rowVector ? p.N : p.M;
-  const int64_t outStride = rowVector ? 1 : p.ldc;
   // The vector operand, op(A) row 0 or op(B) column 0.
   const float *vec = rowVector ? p.A : p.B;
   int64_t vecStride = rowVector ? (p.transA ? p.lda : 1) : (p.transB ? 1 : p.ldb);
@@ -300,20 +309,37 @@ void runMatVec(const Problem &p, const MicroKernelFamily &family, ThreadPool *po
       std::fill(acc, acc + (o1 - o0), 0.0f);
       family.accumulateRows(p.K, o1 - o0, vec, mat + o0, ld, acc);
     }
-    for (int64_t o = o0; o < o1; ++o) {
-      float *c = p.C + o * outStride;
-      float pre = p.beta == 0.0f ? 0.0f : p.beta * *c;
-      if (p.bias.data)
-        pre += rowVector ? p.bias.data[o * p.bias.colStride]
-                         : p.bias.data[o * p.bias.rowStride];
-      *c = p.alpha * acc[o - o0] + pre;
-    }
+    for (int64_t o = o0; o < o1; ++o)
+      storeOutput(p, rowVector ? 0 : o, rowVector ? o : 0, acc[o - o0]);
   };
   const double flops = 2.0 * double(p.K) * double(outCount);
   if (pool && pool->numThreads() > 1 && flops >= kMinParallelFlops)
     pool->parallelFor(outCount, 64, work);
   else
     work(0, outCount);
+}
+
+/// At most this many output columns, a GEMM with a transposed B (rows along K,
+/// as Gemm nodes with transB store their weights) takes the family's dots path:
+/// a 32-wide panel of the packed GEMM would then be at least half padding.
+constexpr int64_t kDotsMaxColumns = 16;
+
+/// C = alpha * A * B^T + beta * C + bias through family.dots: rows of C in
+/// parallel chunks, each computed into scratch and then stored with beta and the bias.
+void runDots(const Problem &p, const MicroKernelFamily &family, ThreadPool *pool) {
+  auto work = [&](int64_t r0, int64_t r1) {
+    static thread_local ScratchBuffer accScratch;
+    float *acc = accScratch.get(static_cast<size_t>((r1 - r0) * p.N));
+    family.dots(p.K, r1 - r0, p.N, p.A + r0 * p.lda, p.lda, p.B, p.ldb, acc, p.N);
+    for (int64_t i = r0; i < r1; ++i)
+      for (int64_t j = 0; j < p.N; ++j)
+        storeOutput(p, i, j, acc[(i - r0) * p.N + j]);
+  };
+  const double flops = 2.0 * double(p.M) * double(p.N) * double(p.K);
+  if (pool && pool->numThreads() > 1 && flops >= kMinParallelFlops)
+    pool->parallelFor(p.M, 12, work);
+  else
+    work(0, p.M);
 }
 
 const MicroKernelFamily &familyFor(GemmIsa isa) {
@@ -410,6 +436,10 @@ void runGemm(const MicroKernelFamily &family, const Problem &p, ThreadPool *pool
   const int64_t M = p.M, N = p.N, K = p.K;
   if (M == 1 || N == 1) {
     runMatVec(p, family, pool);
+    return;
+  }
+  if (!p.transA && p.transB && N <= kDotsMaxColumns && family.dots) {
+    runDots(p, family, pool);
     return;
   }
   const int64_t mr = family.mr, nr = family.nr;

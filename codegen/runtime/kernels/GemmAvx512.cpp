@@ -8,6 +8,9 @@
 #include "GemmMicroKernels.h"
 
 #include <immintrin.h>
+
+#include <algorithm>
+#include <array>
 #include <utility>
 
 namespace ds::rt::gemm_detail {
@@ -122,6 +125,66 @@ __attribute__((target("avx512f"))) void accumulateRowsAvx512(int64_t count, int6
   }
 }
 
+/// One block of dots (DotsFn): RI rows of a against CJ rows of b, one zmm
+/// accumulator per output (RI * CJ <= 24), each summing 16 lanes over k.
+template <int RI, int CJ>
+__attribute__((target("avx512f"))) void dotBlock(int64_t K, const float *a, int64_t lda,
+                                                 const float *b, int64_t ldb, float *out,
+                                                 int64_t ldo) {
+  __m512 acc[RI][CJ];
+#pragma GCC unroll 8
+  for (int i = 0; i < RI; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < CJ; ++j)
+      acc[i][j] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; k += 16) {
+    const __mmask16 m = tailMask(K - k);
+    __m512 av[RI];
+#pragma GCC unroll 8
+    for (int i = 0; i < RI; ++i)
+      av[i] = _mm512_maskz_loadu_ps(m, a + i * lda + k);
+#pragma GCC unroll 8
+    for (int j = 0; j < CJ; ++j) {
+      const __m512 bv = _mm512_maskz_loadu_ps(m, b + j * ldb + k);
+#pragma GCC unroll 8
+      for (int i = 0; i < RI; ++i)
+        acc[i][j] = _mm512_fmadd_ps(av[i], bv, acc[i][j]);
+    }
+  }
+  alignas(64) float lanes[16];
+  for (int i = 0; i < RI; ++i)
+    for (int j = 0; j < CJ; ++j) {
+      _mm512_store_ps(lanes, acc[i][j]);
+      for (int width = 8; width >= 1; width /= 2) // as dotAvx512 reduces
+        for (int l = 0; l < width; ++l)
+          lanes[l] += lanes[l + width];
+      out[i * ldo + j] = lanes[0];
+    }
+}
+
+using DotBlockFn = void (*)(int64_t, const float *, int64_t, const float *, int64_t, float *,
+                            int64_t);
+constexpr int kDotRows = 3, kDotCols = 8;
+
+template <int RI, int... CJ> constexpr std::array<DotBlockFn, kDotCols> dotRow(std::integer_sequence<int, CJ...>) {
+  return {&dotBlock<RI, CJ + 1>...};
+}
+constexpr std::array<std::array<DotBlockFn, kDotCols>, kDotRows> kDotBlocks{
+    dotRow<1>(std::make_integer_sequence<int, kDotCols>{}),
+    dotRow<2>(std::make_integer_sequence<int, kDotCols>{}),
+    dotRow<3>(std::make_integer_sequence<int, kDotCols>{})};
+
+void dotsAvx512(int64_t K, int64_t rows, int64_t cols, const float *a, int64_t lda,
+                const float *b, int64_t ldb, float *out, int64_t ldo) {
+  for (int64_t i = 0; i < rows; i += kDotRows) {
+    const int64_t ri = std::min<int64_t>(kDotRows, rows - i);
+    for (int64_t j = 0; j < cols; j += kDotCols) {
+      const int64_t cj = std::min<int64_t>(kDotCols, cols - j);
+      kDotBlocks[ri - 1][cj - 1](K, a + i * lda, lda, b + j * ldb, ldb, out + i * ldo + j, ldo);
+    }
+  }
+}
+
 template <int... Rows>
 MicroKernelFamily makeFamily(std::integer_sequence<int, Rows...>) {
   MicroKernelFamily family;
@@ -130,6 +193,7 @@ MicroKernelFamily makeFamily(std::integer_sequence<int, Rows...>) {
   ((family.byRows[Rows + 1] = &microKernelAvx512<Rows + 1>), ...);
   family.dot = &dotAvx512;
   family.accumulateRows = &accumulateRowsAvx512;
+  family.dots = &dotsAvx512;
   family.packTransposed = &packTransposedAvx;
   return family;
 }

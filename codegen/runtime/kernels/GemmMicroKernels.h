@@ -30,6 +30,14 @@ using DotFn = float (*)(int64_t n, const float *x, const float *y);
 using AccumulateRowsFn = void (*)(int64_t count, int64_t n, const float *s,
                                   const float *x, int64_t ldx, float *acc);
 
+/// dots: out[i * ldo + j] = sum_k a[i * lda + k] * b[j * ldb + k] for i < rows,
+/// j < cols: a GEMM whose A and op(B) = B^T both run along K, for few output
+/// columns, where NR-wide packed panels would be mostly padding. Every output
+/// sums its lanes over k in increasing order, then reduces the lanes in a fixed
+/// order, so the bits depend on K alone (not on rows, cols or the split).
+using DotsFn = void (*)(int64_t K, int64_t rows, int64_t cols, const float *a, int64_t lda,
+                        const float *b, int64_t ldb, float *out, int64_t ldo);
+
 /// Packs one B panel from a transposed B (op(B)(k, j) = src[j * ld + k]):
 /// dst[k * nr + j] for k < kc, j < width, zero for width <= j < nr.
 using PackTransposedFn = void (*)(const float *src, int64_t ld, int64_t width, int64_t kc,
@@ -44,6 +52,8 @@ struct MicroKernelFamily {
   MicroKernelFn byRows[kMaxMR + 1] = {};
   DotFn dot = nullptr;
   AccumulateRowsFn accumulateRows = nullptr;
+  /// Optional small-N path (see DotsFn); the packed GEMM otherwise.
+  DotsFn dots = nullptr;
   /// Optional faster transposing pack; the driver's scalar loop otherwise.
   PackTransposedFn packTransposed = nullptr;
 };

@@ -12,12 +12,14 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ConvCommon.h"
+#include "PoolMax2x2.h"
 
 #include "ds/runtime/Dispatch.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace ds::rt {
@@ -270,6 +272,20 @@ void maxPoolKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
         const T *xd = x.data<T>();
         T *yd = y.mutableData<T>();
         int64_t *id = wantIndices ? indices.mutableData<int64_t>() : nullptr;
+        if constexpr (std::is_same_v<T, float>)
+          if (!id && maxPool2x2Applies(g)) {
+            if (maxPool2x2FlatApplies(g)) {
+              const int64_t total = planes * inP, blocks = (total + 63) / 64;
+              ctx.pool.parallelFor(blocks, 256, [&](int64_t b0, int64_t b1) {
+                maxPool2x2Flat(g, xd, total, b0, b1, yd);
+              });
+              return;
+            }
+            runPlanes(ctx.pool, planes, outP * 4, [&](int64_t plane) {
+              maxPool2x2Plane(g, xd + plane * inP, yd + plane * outP);
+            });
+            return;
+          }
         if (!id && MaxPoolTable::applies(g)) {
           const MaxPoolTable table(g);
           runPlanes(ctx.pool, planes, outP * g.kernelSize(), [&](int64_t plane) {
