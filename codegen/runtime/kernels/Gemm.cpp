@@ -335,8 +335,10 @@ void runDots(const Problem &p, const MicroKernelFamily &family, ThreadPool *pool
       for (int64_t j = 0; j < p.N; ++j)
         storeOutput(p, i, j, acc[(i - r0) * p.N + j]);
   };
+  // Dots reach about a quarter of the packed GEMM's flop rate (short rows of
+  // outputs, a lane reduction each), so the same ~20 us of work is fewer flops.
   const double flops = 2.0 * double(p.M) * double(p.N) * double(p.K);
-  if (pool && pool->numThreads() > 1 && flops >= kMinParallelFlops)
+  if (pool && pool->numThreads() > 1 && flops >= kMinParallelFlops / 4)
     pool->parallelFor(p.M, 12, work);
   else
     work(0, p.M);

@@ -125,6 +125,21 @@ __attribute__((target("avx512f"))) void accumulateRowsAvx512(int64_t count, int6
   }
 }
 
+/// The sum of v's lanes as a tree in registers (halves, quarters, pairs):
+/// a store and 15 scalar reloads per output cost more than a block's FMAs.
+/// The masked permute forms keep GCC 12 from warning inside its own headers.
+__attribute__((target("avx512f"))) inline float sumLanes(__m512 v) {
+  const __m512i halves = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  const __m512i quarters = _mm512_setr_epi32(4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+  const __m512i pairs = _mm512_setr_epi32(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  const __m512i neighbours = _mm512_setr_epi32(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+  v = _mm512_add_ps(v, _mm512_mask_permutexvar_ps(v, 0xFFFF, halves, v));
+  v = _mm512_add_ps(v, _mm512_mask_permutexvar_ps(v, 0xFFFF, quarters, v));
+  v = _mm512_add_ps(v, _mm512_mask_permutexvar_ps(v, 0xFFFF, pairs, v));
+  v = _mm512_add_ps(v, _mm512_mask_permutexvar_ps(v, 0xFFFF, neighbours, v));
+  return _mm512_cvtss_f32(v);
+}
+
 /// One block of dots (DotsFn): RI rows of a against CJ rows of b, one zmm
 /// accumulator per output (RI * CJ <= 24), each summing 16 lanes over k.
 template <int RI, int CJ>
@@ -151,15 +166,11 @@ __attribute__((target("avx512f"))) void dotBlock(int64_t K, const float *a, int6
         acc[i][j] = _mm512_fmadd_ps(av[i], bv, acc[i][j]);
     }
   }
-  alignas(64) float lanes[16];
+#pragma GCC unroll 8
   for (int i = 0; i < RI; ++i)
-    for (int j = 0; j < CJ; ++j) {
-      _mm512_store_ps(lanes, acc[i][j]);
-      for (int width = 8; width >= 1; width /= 2) // as dotAvx512 reduces
-        for (int l = 0; l < width; ++l)
-          lanes[l] += lanes[l + width];
-      out[i * ldo + j] = lanes[0];
-    }
+#pragma GCC unroll 8
+    for (int j = 0; j < CJ; ++j)
+      out[i * ldo + j] = sumLanes(acc[i][j]);
 }
 
 using DotBlockFn = void (*)(int64_t, const float *, int64_t, const float *, int64_t, float *,
