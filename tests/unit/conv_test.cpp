@@ -302,6 +302,21 @@ TEST(ConvKernel, DirectPathTileRemainders) {
   checkConvCase({2, 6, 10, 2, {9, 12}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}}, rng, false);
 }
 
+TEST(ConvKernel, WinogradOverBatchesOfSixteen) {
+  // 3x3 pad-1 stride-1 float convs over >= 16 images with >= 8 input channels
+  // per group take Winograd F(2x2, 3x3) on AVX-512 (16 images per vector): full
+  // and partial image blocks, odd planes (output blocks cut at the edge), a
+  // 1-pixel-wide plane, every channel-tile remainder, groups, no bias.
+  std::mt19937 rng(77);
+  checkConvCase({16, 16, 32, 1, {4, 4}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, true);
+  checkConvCase({17, 8, 5, 1, {5, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, true);
+  checkConvCase({33, 9, 29, 1, {3, 1}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, false);
+  checkConvCase({20, 12, 1, 1, {9, 10}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, true);
+  checkConvCase({16, 16, 14, 2, {6, 6}, {3, 3}, {1, 1}, {1, 1}, {}, "SAME_UPPER"}, rng, true);
+  for (int64_t m : {7, 13, 24, 25})
+    checkConvCase({16, 8, m, 1, {4, 6}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, true);
+}
+
 /// Conv with `activation = "relu"` must equal the Relu kernel applied to the
 /// plain conv bit for bit (NaN included), on every conv path.
 void checkFusedRelu(const ConvCase &cc, std::mt19937 &rng) {
@@ -340,6 +355,7 @@ TEST(ConvKernel, FusedReluOnEveryPath) {
   checkFusedRelu({12, 3, 4, 1, {5, 5}, {2, 2}, {2, 2}, {1, 1}, {0, 0, 0, 0}}, rng);  // batched
   checkFusedRelu({2, 4, 8, 4, {6, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng);   // depthwise
   checkFusedRelu({2, 8, 6, 1, {5, 5}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}}, rng);   // pointwise
+  checkFusedRelu({18, 8, 6, 1, {4, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng);  // Winograd
 }
 
 TEST(ConvKernel, RejectsUnknownActivation) {

@@ -12,7 +12,8 @@
 // the column matrix). Depthwise convs (one input channel per group) go to a direct
 // loop instead, where a GEMM with K = kernel size would be mostly overhead, and so
 // do float "same" stride-1 convs with small weights on AVX-512 CPUs
-// (ConvShiftedDirect.h). A Relu fused by ds-fuse-conv-activation
+// (ConvShiftedDirect.h); 3x3 "same" float convs over batches of 16 or more
+// images use Winograd F(2x2, 3x3) there (ConvWinograd.h). A Relu fused by ds-fuse-conv-activation
 // (`activation = "relu"`) is applied as each output element is stored.
 //
 //===----------------------------------------------------------------------===//
@@ -20,11 +21,13 @@
 #include "ConvGemm.h"
 #include "ConvIm2col.h"
 #include "ConvShiftedDirect.h"
+#include "ConvWinograd.h"
 #include "FusedActivation.h"
 
 #include "ds/runtime/Dispatch.h"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -322,6 +325,69 @@ void convShiftedDirect(ThreadPool &pool, const ConvProblem &p, const float *x,
   });
 }
 
+/// The Winograd transform of a conv's weights, kept in the node's state by the
+/// rules of GemmPackCache.h: keyed on the weight storage's identity (held, so
+/// it cannot be recycled), transformed on the second call that sees it (an
+/// activation gets fresh storage every run), never for unheld caller memory.
+struct WinogradWeightState {
+  Tensor w;
+  bool transformed = false;
+  std::vector<float> u;
+};
+
+const float *winogradWeightsFor(const KernelContext &ctx, const ConvProblem &p, const Tensor &w,
+                                std::vector<float> &local) {
+  const size_t size = static_cast<size_t>(winogradWeightSize(p.groups, p.inPerGroup, p.outPerGroup));
+  auto transform = [&](std::vector<float> &u) {
+    u.resize(size);
+    winogradWeights(w.data<float>(), p.groups, p.inPerGroup, p.outPerGroup, u.data());
+    return u.data();
+  };
+  if (!ctx.state || !w.holdsStorage())
+    return transform(local);
+  if (*ctx.state) {
+    auto *state = static_cast<WinogradWeightState *>(ctx.state->get());
+    if (state->w.rawData() == w.rawData() && state->w.shape() == w.shape()) {
+      if (!state->transformed) {
+        transform(state->u);
+        state->transformed = true;
+      }
+      return state->u.data();
+    }
+  }
+  auto state = std::make_shared<WinogradWeightState>();
+  state->w = w;
+  *ctx.state = std::move(state);
+  return transform(local);
+}
+
+/// The Winograd path (ConvWinograd.h) over (group, block of 16 images) tasks.
+void convWinograd(const KernelContext &ctx, const ConvProblem &p, const Tensor &x,
+                  const Tensor &w, const float *bias, bool relu, float *y) {
+  std::vector<float> local;
+  const float *u = winogradWeightsFor(ctx, p, w, local);
+  const WindowGeometry &g = p.geom;
+  const int64_t blocks = (p.batch + kWinogradLanes - 1) / kWinogradLanes;
+  ctx.pool.parallelFor(p.groups * blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t block = t % blocks, grp = t / blocks;
+      WinogradArgs a;
+      a.g = &g;
+      a.x = x.data<float>() + grp * p.inPerGroup * g.inSize();
+      a.xImageStride = p.inChannels * g.inSize();
+      a.channels = p.inPerGroup;
+      a.u = u + grp * 16 * p.outPerGroup * p.inPerGroup;
+      a.outChannels = p.outPerGroup;
+      a.bias = bias ? bias + grp * p.outPerGroup : nullptr;
+      a.relu = relu;
+      a.y = y + grp * p.outPerGroup * g.outSize();
+      a.yImageStride = p.outChannels * g.outSize();
+      const int64_t n0 = block * kWinogradLanes;
+      winogradImages(a, n0, std::min(kWinogradLanes, p.batch - n0));
+    }
+  });
+}
+
 void convKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
                 std::vector<Tensor> &outputs) {
   checkInputCount(inputs, 2, 3, "Conv");
@@ -345,6 +411,10 @@ void convKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
     const T *bias = b.isAbsent() ? nullptr : b.data<T>();
     if (p.inPerGroup == 1 && p.groups > 1)
       convDepthwise<T>(ctx.pool, p, x.data<T>(), w.data<T>(), bias, relu, y.mutableData<T>());
+    else if (std::is_same_v<T, float> &&
+             winogradApplies(p.geom, p.batch, p.inPerGroup, p.outPerGroup))
+      convWinograd(ctx, p, x, w, reinterpret_cast<const float *>(bias), relu,
+                   reinterpret_cast<float *>(y.mutableData<T>()));
     else if (std::is_same_v<T, float> && shiftedDirectApplies(p))
       convShiftedDirect(ctx.pool, p, reinterpret_cast<const float *>(x.data<T>()),
                         reinterpret_cast<const float *>(w.data<T>()),
