@@ -150,9 +150,14 @@ ReferenceExecutor::ReferenceExecutor(ModuleOp module, rt::ThreadPool &pool) : po
     return "arg" + std::to_string(i);
   };
   try {
-    for (BlockArgument arg : body.getArguments())
-      slotOf[arg] = program_.addInput(specForType(
-          nameOf(func.getArgAttrDict(arg.getArgNumber()), arg.getArgNumber()), arg.getType()));
+    for (BlockArgument arg : body.getArguments()) {
+      DictionaryAttr attrs = func.getArgAttrDict(arg.getArgNumber());
+      TensorSpec spec = specForType(nameOf(attrs, arg.getArgNumber()), arg.getType());
+      if (attrs)
+        if (auto max = attrs.getAs<DenseI64ArrayAttr>(kMaxShapeAttr))
+          spec.maxDims.assign(max.asArrayRef().begin(), max.asArrayRef().end());
+      slotOf[arg] = program_.addInput(std::move(spec));
+    }
 
     for (Operation &op : body) {
       if (auto ret = dyn_cast<func::ReturnOp>(op)) {

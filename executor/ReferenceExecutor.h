@@ -80,6 +80,10 @@ rt::DType dtypeFromMlir(mlir::Type elementType);
 rt::Tensor tensorFromElementsAttr(mlir::ElementsAttr attr);
 /// The spec of a value of `type` (dtype + dims) under `name`.
 TensorSpec specForType(const std::string &name, mlir::Type type);
+
+/// The argument attribute of @main's inputs holding their --max-shape bounds
+/// (DenseI64ArrayAttr, the largest size of every dim), read into TensorSpec::maxDims.
+constexpr const char *kMaxShapeAttr = "ds.max_shape";
 /// "node 'name' (ds.op)", as diagnostics name an op.
 std::string describeOp(mlir::Operation *op);
 /// An op's attributes as the kernel library reads them.

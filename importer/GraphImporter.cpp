@@ -424,6 +424,43 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
 
 } // namespace
 
+/// Checks the --max-shape bounds against @main's input types and records them
+/// as `ds.max_shape` argument attributes (the largest size of every dim).
+static void annotateMaxShapes(ModuleOp module, const LoadedModel &model,
+                       const std::map<std::string, std::vector<int64_t>> &maxShapes) {
+  if (maxShapes.empty())
+    return;
+  auto func = module.lookupSymbol<func::FuncOp>("main");
+  std::string names;
+  std::map<std::string, unsigned> argOf;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    if (auto n = func.getArgAttrOfType<StringAttr>(i, "ds.name")) {
+      argOf[n.str()] = i;
+      names += (names.empty() ? "" : ", ") + n.str();
+    }
+  for (const auto &[name, dims] : maxShapes) {
+    auto it = argOf.find(name);
+    if (it == argOf.end())
+      model.fail("--max-shape names '" + name + "', which is not a graph input; inputs: " + names);
+    auto type = dyn_cast<RankedTensorType>(func.getArgumentTypes()[it->second]);
+    if (!type || type.getRank() != static_cast<int64_t>(dims.size()))
+      model.fail("--max-shape gives input '" + name + "' " + std::to_string(dims.size()) +
+                 " dims, the model declares " +
+                 (type ? std::to_string(type.getRank()) : std::string("an unranked tensor")));
+    std::vector<int64_t> bounds;
+    for (size_t i = 0; i < dims.size(); ++i) {
+      const int64_t fixed = type.getDimSize(static_cast<unsigned>(i));
+      if (dims[i] <= 0)
+        model.fail("--max-shape: dim " + std::to_string(i) + " of '" + name + "' must be positive");
+      if (!ShapedType::isDynamic(fixed) && fixed != dims[i])
+        model.fail("--max-shape: dim " + std::to_string(i) + " of '" + name + "' is fixed at " +
+                   std::to_string(fixed) + " in the model; repeat it (or leave the input out)");
+      bounds.push_back(dims[i]);
+    }
+    func.setArgAttr(it->second, "ds.max_shape", DenseI64ArrayAttr::get(module.getContext(), bounds));
+  }
+}
+
 OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &path,
                                       const ImportOptions &options) {
   registerImportDialects(context);
@@ -432,7 +469,9 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
   importer.rejectUnsupportedOps();
   model->specializeInputs(options.inputShapes);
   model->runLibraryChecks(options);
-  return importer.run();
+  OwningOpRef<ModuleOp> module = importer.run();
+  annotateMaxShapes(*module, *model, options.maxInputShapes);
+  return module;
 }
 
 } // namespace ds::importer

@@ -42,6 +42,11 @@ struct ImportOptions {
   /// the input, e.g. {"input_ids", {1, 128}}). Applied before shape
   /// inference, which then makes the whole graph static where it can.
   std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// Upper bounds for graph inputs by name (every dim of the input; the model's
+  /// fixed dims must be repeated as they are). Dynamic dims stay dynamic; the
+  /// bounds go on @main's argument as `ds.max_shape`, and the executor and every
+  /// artifact refuse larger inputs with an error naming the input and the dim.
+  std::map<std::string, std::vector<int64_t>> maxInputShapes;
 };
 
 /// Imports the model at `path` into `context` (which must have the ds and func

@@ -112,7 +112,10 @@ nlohmann::json specsJson(const std::vector<exec::TensorSpec> &specs) {
     nlohmann::json dims = nlohmann::json::array();
     for (int64_t d : s.dims)
       dims.push_back(d);
-    out.push_back({{"name", s.name}, {"dtype", rt::dtypeName(s.dtype)}, {"shape", dims}});
+    nlohmann::json entry = {{"name", s.name}, {"dtype", rt::dtypeName(s.dtype)}, {"shape", dims}};
+    if (!s.maxDims.empty())
+      entry["max_shape"] = s.maxDims;
+    out.push_back(std::move(entry));
   }
   return out;
 }
@@ -130,11 +133,12 @@ std::pair<std::optional<double>, std::string> measuredDrop(const Verification &v
 
 } // namespace
 
-std::pair<std::string, std::vector<int64_t>> parseInputShape(const std::string &text) {
+std::pair<std::string, std::vector<int64_t>> parseInputShape(const std::string &text,
+                                                             const char *option) {
   size_t eq = text.rfind('=');
   auto bad = [&]() -> ToolError {
-    return ToolError("--input-shape '" + text + "' is not NAME=D0xD1x... with positive dims, e.g. "
-                     "input_ids=1x128");
+    return ToolError(std::string(option) + " '" + text +
+                     "' is not NAME=D0xD1x... with positive dims, e.g. input_ids=1x128");
   };
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
     throw bad();
@@ -214,6 +218,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   mlir::MLIRContext context;
   importer::ImportOptions importOptions;
   importOptions.inputShapes = o.inputShapes;
+  importOptions.maxInputShapes = o.maxInputShapes;
   auto teacherModule = tools::loadModule(context, o.model, importOptions);
   std::string modelSha = fileSha256(o.model);
   phases.end();

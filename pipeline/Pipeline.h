@@ -40,6 +40,9 @@ struct OptimizeOptions {
   double autoFp32Threshold = 0.0;
   /// Shape specialization: fixed dims per graph input ("input_ids" -> {1, 128}).
   std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// Upper bounds per graph input (--max-shape): dynamic dims stay dynamic, and
+  /// the artifact refuses larger inputs.
+  std::map<std::string, std::vector<int64_t>> maxInputShapes;
   std::string outDir;
   unsigned threads = 0;
   /// "optimize" or "quantize": stop after that phase and print the IR to `ir`
@@ -54,8 +57,9 @@ struct OptimizeOptions {
 /// path unless the artifact is complete.
 int runOptimize(const OptimizeOptions &options, llvm::raw_ostream &log, llvm::raw_ostream &ir);
 
-/// "input_ids=1x128" -> {"input_ids", {1, 128}}. Throws ToolError.
-std::pair<std::string, std::vector<int64_t>> parseInputShape(const std::string &text);
+/// "input_ids=1x128" -> {"input_ids", {1, 128}}. Throws ToolError naming `option`.
+std::pair<std::string, std::vector<int64_t>> parseInputShape(const std::string &text,
+                                                             const char *option = "--input-shape");
 
 /// "1%", "0.5%" or a fraction "0.01" -> percent. Throws ToolError.
 double parseMaxDrop(const std::string &text);

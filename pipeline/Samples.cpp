@@ -48,6 +48,8 @@ void splitIntoSamples(const std::string &file, const std::vector<rt::Tensor> &te
                       " rows, the other inputs " + std::to_string(total));
     fixedBatch = fixedBatch || spec.dims[0] >= 0;
     int64_t b = spec.dims[0] < 0 ? std::min(kDynamicBatch, std::max<int64_t>(total, 1)) : spec.dims[0];
+    if (spec.dims[0] < 0 && !spec.maxDims.empty() && spec.maxDims[0] > 0)
+      b = std::min(b, spec.maxDims[0]); // --max-shape bounds the batch the model accepts
     batch = batch < 0 ? b : std::min(batch, b);
   }
   if (total <= 0 || batch <= 0) {

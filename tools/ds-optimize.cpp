@@ -26,7 +26,7 @@ int main(int argc, char **argv) {
   CLI::App app{"ds-optimize: ONNX in, calibrated low-bit artifacts out"};
   pipeline::OptimizeOptions o;
   std::string phase, maxDrop, calibNan = "reject";
-  std::vector<std::string> inputShapes;
+  std::vector<std::string> inputShapes, maxShapes;
   bool elideWeights = false;
   app.add_option("model", o.model, "the ONNX model")->required();
   app.add_option("--compile-to", phase, "stop after this phase and print its IR")
@@ -64,6 +64,9 @@ int main(int argc, char **argv) {
   app.add_option("--input-shape", inputShapes,
                  "fix an input's shape, e.g. input_ids=1x128 (repeatable): shapes are then "
                  "baked into the artifact and shape arithmetic is folded away");
+  app.add_option("--max-shape", maxShapes,
+                 "bound an input's dynamic dims, e.g. x=64x1x8x8 (repeatable; fixed dims as in "
+                 "the model): the artifact accepts any size up to it and refuses larger inputs");
   app.add_option("--threads", o.threads, "threads (0: all cores)");
   CLI11_PARSE(app, argc, argv);
 
@@ -74,6 +77,8 @@ int main(int argc, char **argv) {
       o.calibSkipNonFinite = calibNan == "skip";
       for (const auto &s : inputShapes)
         o.inputShapes.insert(pipeline::parseInputShape(s));
+      for (const auto &s : maxShapes)
+        o.maxInputShapes.insert(pipeline::parseInputShape(s, "--max-shape"));
       if (!maxDrop.empty())
         o.maxDropPercent = pipeline::parseMaxDrop(maxDrop);
       // Writing an artifact: progress to stdout, so stderr holds only an error

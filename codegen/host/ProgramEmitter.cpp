@@ -122,7 +122,7 @@ public:
            << "const float kFloats[] = {" << floats_.str() << "0};\n"
            << "const char *const kStrings[] = {" << strings_.str() << "nullptr};\n"
            << "const uint32_t kStringSizes[] = {" << stringSizes_.str() << "0};\n"
-           << "const SpecRow kSpecs[] = {\n" << specs_.str() << "  {0, 0, 0, 0, 0}};\n"
+           << "const SpecRow kSpecs[] = {\n" << specs_.str() << "  {0, 0, 0, 0, 0, 0, 0}};\n"
            << "const uint32_t kSpecLists[] = {" << specList_.str() << "0};\n"
            << "const TensorRow kTensors[] = {\n" << tensors_.str() << "  {0, 0, 0, 0}};\n"
            << "const AttrRow kAttrs[] = {\n" << attrs_.str() << "  {0, 0, 0, 0, 0, 0}};\n"
@@ -157,7 +157,7 @@ public:
 
 private:
   // Row layouts and the loop that turns the tables into a Program.
-  static constexpr const char *kPreamble = R"(struct SpecRow { uint32_t name; int32_t dtype; uint32_t ranked, dims, rank; };
+  static constexpr const char *kPreamble = R"(struct SpecRow { uint32_t name; int32_t dtype; uint32_t ranked, dims, rank, maxDims, maxRank; };
 struct TensorRow { uint64_t offset; int32_t dtype; uint32_t dims, rank; };
 // kind: 0 int, 1 float, 2 string, 3 ints, 4 floats, 5 strings, 6 tensor
 struct AttrRow { uint32_t name, kind; int64_t i; float f; uint32_t begin, count; };
@@ -179,6 +179,7 @@ rt::ValueSpec spec(uint32_t i) {
   s.dtype = static_cast<rt::DType>(r.dtype);
   s.ranked = r.ranked != 0;
   s.dims = dims(r.dims, r.rank);
+  s.maxDims = dims(r.maxDims, r.maxRank);
   return s;
 }
 
@@ -263,8 +264,10 @@ void build(rt::Program &p, const rt::WeightsView &w) {
 
   size_t spec(const rt::ValueSpec &s) {
     size_t dims = intList(s.dims);
+    size_t maxDims = s.maxDims.empty() ? 0 : intList(s.maxDims);
     specs_ << "  {" << string(s.name) << ", " << static_cast<int>(s.dtype) << ", " << (s.ranked ? 1 : 0)
-           << ", " << dims << ", " << s.dims.size() << "},\n";
+           << ", " << dims << ", " << s.dims.size() << ", " << maxDims << ", " << s.maxDims.size()
+           << "},\n";
     return specCountRows_++;
   }
 

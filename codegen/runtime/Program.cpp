@@ -22,7 +22,15 @@ std::string ValueSpec::mismatch(const Tensor &value) const {
   bool ok = value.rank() == static_cast<int64_t>(dims.size());
   for (size_t i = 0; ok && i < dims.size(); ++i)
     ok = dims[i] < 0 || dims[i] == value.shape()[i];
-  return ok ? std::string() : "shape is " + shapeToString(value.shape()) + ", expected " + toString();
+  if (!ok)
+    return "shape is " + shapeToString(value.shape()) + ", expected " + toString();
+  for (size_t i = 0; i < maxDims.size() && i < dims.size(); ++i)
+    if (maxDims[i] >= 0 && value.shape()[i] > maxDims[i])
+      return "shape is " + shapeToString(value.shape()) + ": dim " + std::to_string(i) + " is " +
+             std::to_string(value.shape()[i]) + ", above the maximum " +
+             std::to_string(maxDims[i]) + " the model was compiled for (ds-optimize --max-shape " +
+             name + "=...)";
+  return {};
 }
 
 int Program::newSlot() {

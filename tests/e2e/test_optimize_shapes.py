@@ -1,6 +1,7 @@
 """--input-shape: shape specialization (issue: end-to-end INT8, "C++ glue with static shapes").
 The fixed input shape reaches ONNX shape inference, the shape arithmetic folds away, and the
-artifact takes exactly that shape."""
+artifact takes exactly that shape. --max-shape: dynamic dims up to a user-given maximum; the
+artifact takes any size up to it and refuses larger inputs with one line."""
 import json
 import re
 import subprocess
@@ -8,7 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import LM_MODEL, SAMPLES
+from conftest import DIGITS_MODEL, LM_MODEL, SAMPLES
 
 
 @pytest.fixture(scope="module")
@@ -62,4 +63,61 @@ def test_bad_input_shape_is_one_line_exit_2(ds_optimize, error_line, tmp_path, s
                                    "-o", tmp_path / "out"])
     assert code == 2
     assert needle in error_line(stderr), stderr
+    assert not (tmp_path / "out" / "host").exists()
+
+
+@pytest.fixture(scope="module")
+def digits_max8(optimize_artifact, tmp_path_factory):
+    args = ["--precision", "fp32", "--eval", SAMPLES / "digits" / "eval.npz",
+            "--max-shape", "x=8x1x8x8"]
+    return optimize_artifact(DIGITS_MODEL, args, tmp_path_factory.mktemp("digits_max8") / "out")
+
+
+def test_max_shape_keeps_the_batch_dynamic_up_to_the_bound(digits_max8, model_run, ds_run,
+                                                           tmp_path):
+    manifest = json.loads((digits_max8 / "manifest.json").read_text())
+    assert manifest["inputs"] == [{"name": "x", "dtype": "float", "shape": [-1, 1, 8, 8],
+                                   "max_shape": [8, 1, 8, 8]}]
+    report = json.loads((digits_max8 / "report.json").read_text())
+    assert report["accuracy"]["outputs"][0]["max_rel_error"] <= 1e-5
+    x = np.load(SAMPLES / "digits" / "eval.npz")["x"]
+    for rows in (1, 5, 8):
+        out = model_run(digits_max8, {"x": x[:rows]}, tmp_path / f"rows{rows}")
+        assert out["logits"].shape == (rows, 10)
+    # One row above the bound: refused by the runner and by ds-run, naming input, dim and bound.
+    np.save(tmp_path / "x9.npy", x[:9])
+    runner = subprocess.run([str(digits_max8 / "bin" / "ds-model-run"), str(digits_max8),
+                             "--inputs", str(tmp_path / "x9.npy")], capture_output=True, text=True)
+    code, _, stderr = ds_run([digits_max8, "--inputs", tmp_path / "x9.npy"])
+    for rc, err in ((runner.returncode, runner.stderr), (code, stderr)):
+        assert rc != 0
+        assert len(err.strip().splitlines()) == 1, err
+        assert "'x'" in err and "dim 0 is 9, above the maximum 8" in err, err
+
+
+def test_manifest_max_shape_must_match_the_library(digits_max8, ds_run, tmp_path):
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(digits_max8, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["inputs"][0]["max_shape"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    np.save(tmp_path / "x1.npy", np.load(SAMPLES / "digits" / "eval.npz")["x"][:1])
+    code, _, stderr = ds_run([copy, "--inputs", tmp_path / "x1.npy"])
+    assert code != 0 and "max_shape" in stderr, stderr
+
+
+@pytest.mark.parametrize("spec, needle", [
+    ("pixels=8x1x8x8", "not a graph input"),
+    ("x=8x1x8", "gives input 'x' 3 dims"),
+    ("x=8x2x8x8", "dim 1 of 'x' is fixed at 1"),
+    ("x=0x1x8x8", "is not NAME=D0xD1"),
+])
+def test_bad_max_shape_is_one_line_exit_2(ds_optimize, error_line, tmp_path, spec, needle):
+    code, _, stderr = ds_optimize([DIGITS_MODEL, "--precision", "fp32", "--eval",
+                                   SAMPLES / "digits" / "eval.npz", "--max-shape", spec,
+                                   "-o", tmp_path / "out"])
+    assert code == 2
+    line = error_line(stderr)
+    assert needle in line and "--max-shape" in line, stderr
     assert not (tmp_path / "out" / "host").exists()

@@ -1,5 +1,7 @@
-// Unit tests of the runtime basics: tensors, shapes, attributes, thread pool.
+// Unit tests of the runtime basics: tensors, shapes, attributes, thread pool,
+// input specs.
 #include "ds/runtime/Kernel.h"
+#include "ds/runtime/Program.h"
 #include "ds/runtime/ShapeHelpers.h"
 
 #include <gtest/gtest.h>
@@ -53,4 +55,32 @@ TEST(AttrMap, DefaultsAndKindErrors) {
   EXPECT_EQ(attrs.getInt("axis", 0), 2);
   EXPECT_EQ(attrs.getInt("missing", 7), 7);
   EXPECT_THROW(attrs.getString("axis", ""), Error);
+}
+
+TEST(ValueSpec, MaxDimsBoundDynamicDims) {
+  ValueSpec spec{"x", DType::F32, true, {-1, 3}, {8, 3}};
+  EXPECT_EQ(spec.mismatch(Tensor(DType::F32, {8, 3})), "");
+  EXPECT_EQ(spec.mismatch(Tensor(DType::F32, {1, 3})), "");
+  const std::string tooBig = spec.mismatch(Tensor(DType::F32, {9, 3}));
+  EXPECT_NE(tooBig.find("dim 0 is 9, above the maximum 8"), std::string::npos) << tooBig;
+  EXPECT_NE(tooBig.find("--max-shape x="), std::string::npos) << tooBig;
+  // The fixed dim is still checked first, and no bounds means none.
+  EXPECT_NE(spec.mismatch(Tensor(DType::F32, {2, 4})).find("expected [?, 3]"), std::string::npos);
+  ValueSpec unbounded{"x", DType::F32, true, {-1, 3}, {}};
+  EXPECT_EQ(unbounded.mismatch(Tensor(DType::F32, {1000, 3})), "");
+}
+
+TEST(ValueSpec, ProgramRefusesInputsAboveTheirMaximum) {
+  Program program;
+  int x = program.addInput({"x", DType::F32, true, {-1, 2}, {4, 2}});
+  program.addOutput(x, {"y", DType::F32, true, {-1, 2}, {}});
+  program.finalize();
+  ThreadPool pool(1);
+  EXPECT_EQ(program.run({Tensor(DType::F32, {4, 2})}, pool).at(0).dim(0), 4);
+  try {
+    program.run({Tensor(DType::F32, {5, 2})}, pool);
+    FAIL() << "an input above its maximum ran";
+  } catch (const ProgramError &e) {
+    EXPECT_NE(std::string(e.what()).find("input 'x'"), std::string::npos) << e.what();
+  }
 }

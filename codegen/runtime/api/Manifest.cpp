@@ -62,13 +62,13 @@ public:
     return dt;
   }
   /// minDim -1 for graph values (dynamic dims), 0 for constants.
-  std::vector<int64_t> shape(const json &obj, const std::string &path, int64_t minDim) const {
-    const json &v = array(obj, path, "shape");
+  std::vector<int64_t> shape(const json &obj, const std::string &path, int64_t minDim,
+                             const char *key = "shape") const {
+    const json &v = array(obj, path, key);
     std::vector<int64_t> dims;
     for (const json &d : v) {
       if (!d.is_number_integer() || d.get<int64_t>() < minDim)
-        fail("field '" + join(path, "shape") + "' must hold integers >= " +
-             std::to_string(minDim));
+        fail("field '" + join(path, key) + "' must hold integers >= " + std::to_string(minDim));
       dims.push_back(d.get<int64_t>());
     }
     return dims;
@@ -112,8 +112,14 @@ std::vector<ValueEntry> readValues(const Reader &r, const json &root, const char
     std::string path = std::string(key) + "[" + std::to_string(i) + "]";
     if (!list[i].is_object())
       r.fail("'" + path + "' must be an object");
-    values.push_back({r.string(list[i], path, "name"), r.dtype(list[i], path),
-                      r.shape(list[i], path, -1)});
+    ValueEntry v{r.string(list[i], path, "name"), r.dtype(list[i], path),
+                 r.shape(list[i], path, -1), {}};
+    if (list[i].contains("max_shape")) {
+      v.maxShape = r.shape(list[i], path, -1, "max_shape");
+      if (v.maxShape.size() != v.shape.size())
+        r.fail("field '" + path + ".max_shape' must have the rank of its shape");
+    }
+    values.push_back(std::move(v));
   }
   return values;
 }

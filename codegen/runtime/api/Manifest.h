@@ -32,11 +32,13 @@ public:
   ManifestProblem problem;
 };
 
-/// A graph input or output: dims are -1 where dynamic.
+/// A graph input or output: dims are -1 where dynamic. maxShape (inputs
+/// compiled with --max-shape, else empty): the largest size accepted per dim.
 struct ValueEntry {
   std::string name;
   rt::DType dtype = rt::DType::Undefined;
   std::vector<int64_t> shape;
+  std::vector<int64_t> maxShape;
 };
 
 /// One constant inside weights.bin (informational for the runtime, which

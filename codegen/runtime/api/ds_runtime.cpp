@@ -97,6 +97,11 @@ void checkSignature(const std::string &manifestFile, const char *kind,
   for (size_t i = 0; i < declared.size(); ++i) {
     const art::ValueEntry &d = declared[i];
     const rt::ValueSpec &b = built[i];
+    if (d.maxShape != b.maxDims)
+      fail(DS_ERROR_CORRUPT, manifestFile + ": " + kind + " '" + d.name + "' has max_shape " +
+                                 shapeText(d.maxShape) + ", the compiled model " +
+                                 shapeText(b.maxDims) +
+                                 "; manifest and library come from different compilations");
     if (d.name != b.name || d.dtype != b.dtype || !b.ranked || d.shape != b.dims)
       fail(DS_ERROR_CORRUPT, manifestFile + ": " + kind + " #" + std::to_string(i) + " is '" +
                                  d.name + "' " + rt::dtypeName(d.dtype) + " " + shapeText(d.shape) +

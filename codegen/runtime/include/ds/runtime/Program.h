@@ -35,6 +35,9 @@ struct ValueSpec {
   DType dtype = DType::Undefined;
   bool ranked = false;
   std::vector<int64_t> dims;
+  /// Inputs only, optional: per dim the largest size accepted (-1: no bound;
+  /// ds-optimize --max-shape gives every dim). Empty when the input has no bounds.
+  std::vector<int64_t> maxDims;
 
   /// "[1, ?, 128]" or "[*]".
   std::string toString() const;
