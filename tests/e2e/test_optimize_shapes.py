@@ -51,21 +51,6 @@ def test_static_artifact_rejects_other_shapes(lm_static, model_run, tmp_path):
     assert "input_ids" in proc.stderr and "128" in proc.stderr, proc.stderr
 
 
-@pytest.mark.parametrize("spec, needle", [
-    ("tokens=1x128", "not a graph input"),
-    ("input_ids=1x128x4", "gives input 'input_ids' 3 dims"),
-    ("input_ids=1xabc", "is not NAME=D0xD1"),
-    ("input_ids=0x128", "is not NAME=D0xD1"),
-])
-def test_bad_input_shape_is_one_line_exit_2(ds_optimize, error_line, tmp_path, spec, needle):
-    code, _, stderr = ds_optimize([LM_MODEL, "--precision", "fp32", "--eval",
-                                   SAMPLES / "lm" / "eval_tokens.npy", "--input-shape", spec,
-                                   "-o", tmp_path / "out"])
-    assert code == 2
-    assert needle in error_line(stderr), stderr
-    assert not (tmp_path / "out" / "host").exists()
-
-
 @pytest.fixture(scope="module")
 def digits_max8(optimize_artifact, tmp_path_factory):
     args = ["--precision", "fp32", "--eval", SAMPLES / "digits" / "eval.npz",
@@ -107,17 +92,27 @@ def test_manifest_max_shape_must_match_the_library(digits_max8, ds_run, tmp_path
     assert code != 0 and "max_shape" in stderr, stderr
 
 
-@pytest.mark.parametrize("spec, needle", [
-    ("pixels=8x1x8x8", "not a graph input"),
-    ("x=8x1x8", "gives input 'x' 3 dims"),
-    ("x=8x2x8x8", "dim 1 of 'x' is fixed at 1"),
-    ("x=0x1x8x8", "is not NAME=D0xD1"),
-])
-def test_bad_max_shape_is_one_line_exit_2(ds_optimize, error_line, tmp_path, spec, needle):
-    code, _, stderr = ds_optimize([DIGITS_MODEL, "--precision", "fp32", "--eval",
-                                   SAMPLES / "digits" / "eval.npz", "--max-shape", spec,
+# Bad --input-shape (on the LM) and --max-shape (on the digits CNN) values.
+BAD_SHAPES = [
+    ("--input-shape", "tokens=1x128", "not a graph input"),
+    ("--input-shape", "input_ids=1x128x4", "gives input 'input_ids' 3 dims"),
+    ("--input-shape", "input_ids=1xabc", "is not NAME=D0xD1"),
+    ("--input-shape", "input_ids=0x128", "is not NAME=D0xD1"),
+    ("--max-shape", "pixels=8x1x8x8", "not a graph input"),
+    ("--max-shape", "x=8x1x8", "gives input 'x' 3 dims"),
+    ("--max-shape", "x=8x2x8x8", "dim 1 of 'x' is fixed at 1"),
+    ("--max-shape", "x=0x1x8x8", "is not NAME=D0xD1"),
+]
+
+
+@pytest.mark.parametrize("option, spec, needle", BAD_SHAPES)
+def test_bad_shape_option_is_one_line_exit_2(ds_optimize, error_line, tmp_path, option, spec,
+                                             needle):
+    model, data = ((LM_MODEL, SAMPLES / "lm" / "eval_tokens.npy") if option == "--input-shape"
+                   else (DIGITS_MODEL, SAMPLES / "digits" / "eval.npz"))
+    code, _, stderr = ds_optimize([model, "--precision", "fp32", "--eval", data, option, spec,
                                    "-o", tmp_path / "out"])
     assert code == 2
     line = error_line(stderr)
-    assert needle in line and "--max-shape" in line, stderr
+    assert needle in line and option in line, stderr
     assert not (tmp_path / "out" / "host").exists()

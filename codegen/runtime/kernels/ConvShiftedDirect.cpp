@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ConvShiftedDirect.h"
+#include "RegisterTiles.h"
 
 #include <immintrin.h>
 
@@ -21,13 +22,8 @@
 namespace ds::rt::conv {
 namespace {
 
-// The tile loops must unroll completely for the accumulators to live in registers.
-#define DS_UNROLL _Pragma("GCC unroll 32")
-
-constexpr int kMaxNv = 4;
-/// Accumulators a tile may use (the rest hold the loaded rows and a broadcast).
-constexpr int kAccumulators = 24;
-constexpr int maxChannels(int nv) { return kAccumulators / nv; }
+using namespace tiles;
+constexpr int kMaxNv = kMaxVectors;
 
 /// One vector of 16 output positions of one image, as a tile reads and writes it.
 struct Slot {
@@ -82,42 +78,17 @@ __attribute__((target("avx512f"))) void tile(const ShiftedDirectArgs &a, int64_t
 }
 
 using TileFn = void (*)(const ShiftedDirectArgs &, int64_t, const Slot *);
-
-/// tilesFor<NV>()[b]: maxChannels(NV) channels for b == 0, else 2^(b-1) channels.
-template <int NV, size_t... B> constexpr auto tilesFor(std::index_sequence<B...>) {
-  return std::array<TileFn, sizeof...(B)>{
-      &tile<(B == 0 ? maxChannels(NV) : (1 << (B - 1))), NV>...};
-}
-// 2^0 .. 2^4 channels cover every remainder below the widest tile (24).
-constexpr size_t kTileKinds = 6;
-constexpr std::array<std::array<TileFn, kTileKinds>, kMaxNv> kTiles{
-    tilesFor<1>(std::make_index_sequence<kTileKinds>()),
-    tilesFor<2>(std::make_index_sequence<kTileKinds>()),
-    tilesFor<3>(std::make_index_sequence<kTileKinds>()),
-    tilesFor<4>(std::make_index_sequence<kTileKinds>())};
-
-/// Runs fn(tileKind, channels) over the channel tiles that cover `outChannels`
-/// at NV vectors: the widest tile while it fits, then powers of two.
-template <typename Fn> void forEachChannelTile(int nv, int64_t outChannels, Fn &&fn) {
-  const int64_t widest = maxChannels(nv);
-  int64_t m = 0;
-  for (; m + widest <= outChannels; m += widest)
-    fn(0, m, widest);
-  for (int b = static_cast<int>(kTileKinds) - 1; b >= 1; --b) {
-    const int64_t count = int64_t{1} << (b - 1);
-    if (count < widest && outChannels - m >= count) {
-      fn(b, m, count);
-      m += count;
-    }
-  }
-}
+template <int MC, int NV> struct Tile {
+  static void run(const ShiftedDirectArgs &a, int64_t m0, const Slot *slot) { tile<MC, NV>(a, m0, slot); }
+};
+constexpr auto kTiles = makeTable<TileFn, Tile>();
 
 /// Estimated cost per vector and k of covering `outChannels` with NV-vector
 /// tiles: a tile issues MC * NV FMAs and NV + MC loads per k; loads weigh
 /// 1.5x (masked and broadcast loads, measured slower than the FMAs here).
 double costPerVector(int nv, int64_t outChannels) {
   double cost = 0;
-  forEachChannelTile(nv, outChannels, [&](int, int64_t, int64_t mc) {
+  forEachChannelTile(nv, outChannels, [&](size_t, int64_t, int64_t mc) {
     cost += std::max(double(mc * nv), 1.5 * double(nv + mc));
   });
   return cost / nv;
@@ -154,7 +125,7 @@ void shiftedDirectConv(const ShiftedDirectArgs &a, int64_t q0, int64_t q1) {
     }
     const auto &tiles = kTiles[n - 1];
     forEachChannelTile(n, a.outChannels,
-                       [&](int kind, int64_t m, int64_t) { tiles[kind](a, m, slot); });
+                       [&](size_t kind, int64_t m, int64_t) { tiles[kind](a, m, slot); });
   }
 }
 

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ConvWinograd.h"
+#include "RegisterTiles.h"
 
 #include <immintrin.h>
 
@@ -26,11 +27,8 @@
 namespace ds::rt::conv {
 namespace {
 
-#define DS_UNROLL _Pragma("GCC unroll 32")
-
-constexpr int kMaxPatches = 4; // patches per chunk (NV)
-constexpr int kAccumulators = 24;
-constexpr int maxChannels(int nv) { return kAccumulators / nv; }
+using namespace tiles;
+constexpr int kMaxPatches = kMaxVectors; // patches per chunk (NV)
 
 /// A grow-only per-thread float buffer (the scratch is on every call's path).
 float *scratch(std::vector<float> &storage, size_t count) {
@@ -65,32 +63,13 @@ __attribute__((target("avx512f"))) void pointTile(int64_t channels, const float 
 }
 
 using PointTileFn = void (*)(int64_t, const float *, int64_t, const float *const *, float *);
-
-template <int NV, size_t... B> constexpr auto pointTilesFor(std::index_sequence<B...>) {
-  return std::array<PointTileFn, sizeof...(B)>{
-      &pointTile<(B == 0 ? maxChannels(NV) : (1 << (B - 1))), NV>...};
-}
-constexpr size_t kTileKinds = 6; // the widest tile, then 1, 2, 4, 8, 16 channels
-constexpr std::array<std::array<PointTileFn, kTileKinds>, kMaxPatches> kPointTiles{
-    pointTilesFor<1>(std::make_index_sequence<kTileKinds>()),
-    pointTilesFor<2>(std::make_index_sequence<kTileKinds>()),
-    pointTilesFor<3>(std::make_index_sequence<kTileKinds>()),
-    pointTilesFor<4>(std::make_index_sequence<kTileKinds>())};
-
-/// fn(kind, m0, count) over channel tiles covering [0, channels) at NV patches.
-template <typename Fn> void forEachChannelTile(int nv, int64_t channels, Fn &&fn) {
-  const int64_t widest = maxChannels(nv);
-  int64_t m = 0;
-  for (; m + widest <= channels; m += widest)
-    fn(0, m, widest);
-  for (int b = static_cast<int>(kTileKinds) - 1; b >= 1; --b) {
-    const int64_t count = int64_t{1} << (b - 1);
-    if (count < widest && channels - m >= count) {
-      fn(b, m, count);
-      m += count;
-    }
+template <int MC, int NV> struct PointTile {
+  static void run(int64_t channels, const float *u, int64_t uStride, const float *const *v,
+                  float *m) {
+    pointTile<MC, NV>(channels, u, uStride, v, m);
   }
-}
+};
+constexpr auto kPointTiles = makeTable<PointTileFn, PointTile>();
 
 /// V = B^T d B of one 4x4 patch whose top-left is `d` (rows `rowStride` floats
 /// apart, 16 floats per column), into v[point * pointStride].
@@ -290,7 +269,7 @@ __attribute__((target("avx512f"))) void winogradImages(const WinogradArgs &a, in
                        vt + (j * 16 * C + c) * L, C * L);
     }
     // 3 and 4, per tile of output channels.
-    forEachChannelTile(nv, Mg, [&](int kind, int64_t m0, int64_t mc) {
+    forEachChannelTile(nv, Mg, [&](size_t kind, int64_t m0, int64_t mc) {
       for (int point = 0; point < 16; ++point) {
         const float *v[kMaxPatches];
         for (int j = 0; j < nv; ++j)
