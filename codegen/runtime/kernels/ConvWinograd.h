@@ -12,8 +12,11 @@
 // CNNs hold 4 patches; positions-in-lanes would waste the padded taps), and
 // the products per transformed point are a register-tiled GEMM over input
 // channels like ConvShiftedDirect's. Outputs differ from direct summation by
-// rounding only (|error| ~ 1e-6 relative for FP32 data). AVX-512F only; batches
-// of at least 16 images, so a batch-1 call keeps the direct path.
+// rounding only (|error| ~ 1e-6 relative for FP32 data), except that an Inf or
+// NaN input reaches all four outputs of each 2x2 block whose patch holds it
+// (the transforms mix the patch), where a direct sum touches only the windows
+// that contain it. AVX-512F only; batches of at least 16 images, so a batch-1
+// call keeps the direct path.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
