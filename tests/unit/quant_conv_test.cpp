@@ -2,7 +2,8 @@
 // sums of (q(x) - zp) * w (padding contributes a quantized 0.0) turned into
 // float with the kernel's formula (bit equality), and a float QDQ reference in
 // double (tolerance). Pads, strides, dilations, auto_pad, group > 1,
-// depthwise, 1x1, static/dynamic, relu, bias, per-tensor scale, errors.
+// depthwise, 1x1, shallow "same" convs (the FP32 direct path), static/dynamic,
+// relu, bias, per-tensor scale, errors.
 #include "ds/runtime/Kernel.h"
 #include "../../codegen/runtime/kernels/QuantConvChannelsLast.h"
 
@@ -193,6 +194,36 @@ TEST(QuantConv, MatchesQdqReference) {
       {{5, 16, 4, 4}, {32, 16, 3, 3}, strided, false, true, true, true}, // many images
   };
   uint32_t seed = 100;
+  for (const ConvCase &c : cases) {
+    SCOPED_TRACE(shapeToString(c.x) + " w " + shapeToString(c.w));
+    checkCase(c, seed);
+    seed += 10;
+  }
+}
+
+TEST(QuantConv, ShallowSameConvsMatchBitForBit) {
+  // "Same" stride-1 convs with K = C/group * kh * kw <= 32 run the FP32 direct
+  // kernel on integer-valued floats on AVX-512 CPUs (exact integer sums): the
+  // digits CNN's first layer, RGB 3x3, a 5x5 on one channel, groups, dilation,
+  // 1x1, channel counts that leave every register-tile remainder, many images.
+  Geometry same1;
+  same1.pads = {1, 1, 1, 1};
+  Geometry same2 = same1;
+  same2.pads = {2, 2, 2, 2};
+  Geometry sameGrouped = same1;
+  sameGrouped.group = 2;
+  Geometry sameDilated;
+  sameDilated.dilations = {2, 2};
+  sameDilated.pads = {2, 2, 2, 2};
+  const ConvCase cases[] = {
+      {{64, 1, 8, 8}, {16, 1, 3, 3}, same1, false, true, true, true},
+      {{3, 3, 10, 9}, {29, 3, 3, 3}, same1, true, true, true, false},
+      {{2, 1, 13, 17}, {7, 1, 5, 5}, same2, false, false, true, true},
+      {{2, 4, 6, 7}, {10, 2, 3, 3}, sameGrouped, true, true, false, true},
+      {{1, 2, 9, 9}, {5, 2, 3, 3}, sameDilated, false, true, true, true},
+      {{5, 20, 4, 4}, {3, 20, 1, 1}, Geometry{}, true, true, true, false},
+  };
+  uint32_t seed = 900;
   for (const ConvCase &c : cases) {
     SCOPED_TRACE(shapeToString(c.x) + " w " + shapeToString(c.w));
     checkCase(c, seed);

@@ -276,55 +276,6 @@ void convDepthwise(ThreadPool &pool, const ConvProblem &p, const T *x, const T *
   });
 }
 
-/// Whether the direct path (ConvShiftedDirect.h) takes this float conv: an
-/// AVX-512 CPU, ShiftedTaps geometry, and one group's weights small enough
-/// (256 KB) to be re-read from cache by every tile instead of packed.
-bool shiftedDirectApplies(const ConvProblem &p) {
-  constexpr int64_t kMaxGroupWeights = int64_t{1} << 16;
-  return shiftedDirectAvailable() && ShiftedTaps<float>::applies(p.geom) &&
-         p.outPerGroup * p.inPerGroup * p.geom.kernelSize() <= kMaxGroupWeights;
-}
-
-/// The direct path over (group, run of position vectors) tasks; a run may
-/// span images (ShiftedDirectArgs numbers vectors across the batch).
-void convShiftedDirect(ThreadPool &pool, const ConvProblem &p, const float *x,
-                       const float *w, const float *bias, bool relu, float *y) {
-  const WindowGeometry &g = p.geom;
-  const ShiftedTaps<float> taps(g);
-  DS_CHECK(taps.laneBits() != nullptr, "conv: the direct path needs AVX-512 lane masks");
-  const int64_t P = g.outSize(), K = p.inPerGroup * g.kernelSize();
-  const int64_t vectors = p.batch * ((P + 15) / 16); // per group
-  // Work items are one tile's vectors each, so the pool's even split keeps full
-  // tiles; about 64K FMAs per chunk at least.
-  const int64_t tileVectors = shiftedDirectTileVectors(p.outPerGroup);
-  const int64_t units = (vectors + tileVectors - 1) / tileVectors;
-  const int64_t fmasPerUnit = std::max<int64_t>(1, p.outPerGroup * K * 16 * tileVectors);
-  const int64_t minUnits = std::max<int64_t>(1, (int64_t{1} << 16) / fmasPerUnit);
-  pool.parallelFor(p.groups * units, minUnits, [&](int64_t begin, int64_t end) {
-    for (int64_t grp = begin / units; grp * units < end; ++grp) {
-      const int64_t u0 = std::max(begin, grp * units) - grp * units;
-      const int64_t u1 = std::min(end, (grp + 1) * units) - grp * units;
-      ShiftedDirectArgs a;
-      a.x = x + grp * p.inPerGroup * g.inSize();
-      a.xImageStride = p.inChannels * g.inSize();
-      a.channels = p.inPerGroup;
-      a.inSize = g.inSize();
-      a.taps = g.kernelSize();
-      a.P = P;
-      a.shifts = taps.shifts();
-      a.laneBits = taps.laneBits();
-      a.bitStride = taps.bitStride();
-      a.w = w + grp * p.outPerGroup * K;
-      a.outChannels = p.outPerGroup;
-      a.bias = bias ? bias + grp * p.outPerGroup : nullptr;
-      a.relu = relu;
-      a.y = y + grp * p.outPerGroup * P;
-      a.yImageStride = p.outChannels * P;
-      shiftedDirectConv(a, u0 * tileVectors, std::min(vectors, u1 * tileVectors));
-    }
-  });
-}
-
 /// The Winograd transform of a conv's weights, kept in the node's state by the
 /// rules of GemmPackCache.h: keyed on the weight storage's identity (held, so
 /// it cannot be recycled), transformed on the second call that sees it (an
@@ -415,11 +366,13 @@ void convKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
              winogradApplies(p.geom, p.batch, p.inPerGroup, p.outPerGroup))
       convWinograd(ctx, p, x, w, reinterpret_cast<const float *>(bias), relu,
                    reinterpret_cast<float *>(y.mutableData<T>()));
-    else if (std::is_same_v<T, float> && shiftedDirectApplies(p))
-      convShiftedDirect(ctx.pool, p, reinterpret_cast<const float *>(x.data<T>()),
-                        reinterpret_cast<const float *>(w.data<T>()),
-                        reinterpret_cast<const float *>(bias), relu,
-                        reinterpret_cast<float *>(y.mutableData<T>()));
+    else if (std::is_same_v<T, float> &&
+             shiftedDirectApplies(p.geom, p.inPerGroup, p.outPerGroup))
+      shiftedDirect(ctx.pool, {&p.geom, p.batch, p.groups, p.inPerGroup, p.outPerGroup,
+                               reinterpret_cast<const float *>(x.data<T>()),
+                               reinterpret_cast<const float *>(w.data<T>()), nullptr,
+                               reinterpret_cast<const float *>(bias), relu,
+                               reinterpret_cast<float *>(y.mutableData<T>())});
     else
       convIm2col<T, T>(ctx.pool, p, x.data<T>(), T(0), w.data<T>(), bias, relu,
                        y.mutableData<T>());

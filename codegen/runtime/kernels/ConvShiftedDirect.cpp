@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ConvShiftedDirect.h"
+#include "ConvIm2col.h"
 #include "RegisterTiles.h"
 
 #include <immintrin.h>
@@ -25,6 +26,26 @@ namespace {
 using namespace tiles;
 constexpr int kMaxNv = kMaxVectors;
 
+/// One group of a batch of images, as the tiles see it.
+struct ShiftedDirectArgs {
+  const float *x = nullptr; // the group's first input plane in the first image
+  int64_t xImageStride = 0; // elements from one image's input to the next
+  int64_t channels = 0;     // input channels of the group
+  int64_t inSize = 0;       // elements per input plane
+  int64_t taps = 0;         // kernel taps per channel
+  int64_t P = 0;            // output positions per plane
+  const int64_t *shifts = nullptr;   // per tap: input offset of output position 0
+  const uint8_t *laneBits = nullptr; // per tap, bit p: tap valid at position p (0 from P on)
+  int64_t bitStride = 0;             // bytes per tap in laneBits
+  const float *w = nullptr; // [outChannels, channels * taps]
+  int64_t outChannels = 0;
+  const float *scale = nullptr; // [outChannels] or null (DirectConv::scale)
+  const float *bias = nullptr;  // [outChannels] or null
+  bool relu = false;
+  float *y = nullptr;       // the group's first output plane ([outChannels, P]) in the first image
+  int64_t yImageStride = 0; // elements from one image's output to the next
+};
+
 /// One vector of 16 output positions of one image, as a tile reads and writes it.
 struct Slot {
   int64_t x = 0;    // offset of its position 0 in the image's input planes
@@ -33,9 +54,10 @@ struct Slot {
   __mmask16 live = 0; // the positions that exist (< P)
 };
 
+// fp-contract=off: the scaled epilogue rounds the product and the sum apart.
 template <int MC, int NV>
-__attribute__((target("avx512f"))) void tile(const ShiftedDirectArgs &a, int64_t m0,
-                                             const Slot *slot) {
+__attribute__((target("avx512f"), optimize("fp-contract=off"))) void
+tile(const ShiftedDirectArgs &a, int64_t m0, const Slot *slot) {
   const int64_t K = a.channels * a.taps;
   __m512 acc[MC][NV];
   DS_UNROLL for (int i = 0; i < MC; ++i)
@@ -68,7 +90,10 @@ __attribute__((target("avx512f"))) void tile(const ShiftedDirectArgs &a, int64_t
     const int64_t m = m0 + i;
     DS_UNROLL for (int j = 0; j < NV; ++j) {
       __m512 out = acc[i][j];
-      if (a.bias)
+      if (a.scale) // (acc * scale) + bias, bias 0 when absent: quantOutputValue's rounding
+        out = _mm512_add_ps(_mm512_mul_ps(out, _mm512_set1_ps(a.scale[m])),
+                            _mm512_set1_ps(a.bias ? a.bias[m] : 0.0f));
+      else if (a.bias)
         out = _mm512_add_ps(out, _mm512_set1_ps(a.bias[m]));
       if (a.relu) // x < 0 ? 0 : x, as the Relu kernel: NaN and -0.0 pass through
         out = _mm512_mask_mov_ps(out, _mm512_cmp_ps_mask(out, zero, _CMP_LT_OQ), zero);
@@ -94,13 +119,8 @@ double costPerVector(int nv, int64_t outChannels) {
   return cost / nv;
 }
 
-} // namespace
-
-bool shiftedDirectAvailable() {
-  static const bool available = __builtin_cpu_supports("avx512f");
-  return available;
-}
-
+/// How many position vectors one tile covers for `outChannels` (1 to 4): the
+/// cheapest by costPerVector, the widest on ties.
 int shiftedDirectTileVectors(int64_t outChannels) {
   int nv = kMaxNv;
   for (int candidate = kMaxNv - 1; candidate >= 1; --candidate)
@@ -109,6 +129,9 @@ int shiftedDirectTileVectors(int64_t outChannels) {
   return nv;
 }
 
+/// Every output channel of the position vectors [q0, q1), numbered across
+/// images: vector q is positions [16 * v, min(P, 16 * v + 16)) of image q / V,
+/// v = q % V, V = ceil(P / 16).
 void shiftedDirectConv(const ShiftedDirectArgs &a, int64_t q0, int64_t q1) {
   const int nv = shiftedDirectTileVectors(a.outChannels);
   const int64_t vectors = (a.P + 15) / 16;
@@ -127,6 +150,54 @@ void shiftedDirectConv(const ShiftedDirectArgs &a, int64_t q0, int64_t q1) {
     forEachChannelTile(n, a.outChannels,
                        [&](size_t kind, int64_t m, int64_t) { tiles[kind](a, m, slot); });
   }
+}
+
+} // namespace
+
+bool shiftedDirectApplies(const WindowGeometry &g, int64_t inPerGroup, int64_t outPerGroup) {
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  constexpr int64_t kMaxGroupWeights = int64_t{1} << 16;
+  return avx512 && ShiftedTaps<float>::applies(g) &&
+         outPerGroup * inPerGroup * g.kernelSize() <= kMaxGroupWeights;
+}
+
+void shiftedDirect(ThreadPool &pool, const DirectConv &c) {
+  const WindowGeometry &g = *c.geom;
+  const ShiftedTaps<float> taps(g);
+  DS_CHECK(taps.laneBits() != nullptr, "conv: the direct path needs AVX-512 lane masks");
+  const int64_t P = g.outSize(), K = c.inPerGroup * g.kernelSize();
+  const int64_t inChannels = c.groups * c.inPerGroup, outChannels = c.groups * c.outPerGroup;
+  const int64_t vectors = c.batch * ((P + 15) / 16); // per group
+  // Work items are one tile's vectors each, so the pool's even split keeps full
+  // tiles; about 64K FMAs per chunk at least.
+  const int64_t tileVectors = shiftedDirectTileVectors(c.outPerGroup);
+  const int64_t units = (vectors + tileVectors - 1) / tileVectors;
+  const int64_t fmasPerUnit = std::max<int64_t>(1, c.outPerGroup * K * 16 * tileVectors);
+  const int64_t minUnits = std::max<int64_t>(1, (int64_t{1} << 16) / fmasPerUnit);
+  pool.parallelFor(c.groups * units, minUnits, [&](int64_t begin, int64_t end) {
+    for (int64_t grp = begin / units; grp * units < end; ++grp) {
+      const int64_t u0 = std::max(begin, grp * units) - grp * units;
+      const int64_t u1 = std::min(end, (grp + 1) * units) - grp * units;
+      ShiftedDirectArgs a;
+      a.x = c.x + grp * c.inPerGroup * g.inSize();
+      a.xImageStride = inChannels * g.inSize();
+      a.channels = c.inPerGroup;
+      a.inSize = g.inSize();
+      a.taps = g.kernelSize();
+      a.P = P;
+      a.shifts = taps.shifts();
+      a.laneBits = taps.laneBits();
+      a.bitStride = taps.bitStride();
+      a.w = c.w + grp * c.outPerGroup * K;
+      a.outChannels = c.outPerGroup;
+      a.scale = c.scale ? c.scale + grp * c.outPerGroup : nullptr;
+      a.bias = c.bias ? c.bias + grp * c.outPerGroup : nullptr;
+      a.relu = c.relu;
+      a.y = c.y + grp * c.outPerGroup * P;
+      a.yImageStride = outChannels * P;
+      shiftedDirectConv(a, u0 * tileVectors, std::min(vectors, u1 * tileVectors));
+    }
+  });
 }
 
 } // namespace ds::rt::conv

@@ -19,40 +19,33 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "ConvCommon.h"
+
 #include <cstdint>
 
 namespace ds::rt::conv {
 
-/// One group of a batch of images.
-struct ShiftedDirectArgs {
-  const float *x = nullptr; // the group's first input plane in the first image
-  int64_t xImageStride = 0; // elements from one image's input to the next
-  int64_t channels = 0;     // input channels of the group
-  int64_t inSize = 0;       // elements per input plane
-  int64_t taps = 0;         // kernel taps per channel
-  int64_t P = 0;            // output positions per plane
-  const int64_t *shifts = nullptr;  // per tap: input offset of output position 0
-  const uint8_t *laneBits = nullptr; // per tap, bit p: tap valid at position p
-  int64_t bitStride = 0;             // bytes per tap in laneBits
-  const float *w = nullptr; // [outChannels, channels * taps]
-  int64_t outChannels = 0;
-  const float *bias = nullptr; // [outChannels] or null
-  bool relu = false;
-  float *y = nullptr;       // the group's first output plane ([outChannels, P]) in the first image
-  int64_t yImageStride = 0; // elements from one image's output to the next
+/// A whole conv (every image and group) for the direct path.
+struct DirectConv {
+  const WindowGeometry *geom = nullptr;
+  int64_t batch = 0, groups = 1, inPerGroup = 0, outPerGroup = 0;
+  const float *x = nullptr; // [batch, groups * inPerGroup, H, W]
+  const float *w = nullptr; // [groups * outPerGroup, inPerGroup, kh, kw]
+  /// Optional per output channel: y = (acc * scale[m]) + bias[m] with the product
+  /// and the sum rounded apart, as quantOutputValue (quant_conv's exact path);
+  /// without it y = acc + bias[m] (bias optional).
+  const float *scale = nullptr;
+  const float *bias = nullptr;
+  bool relu = false; // x < 0 ? 0 : x after the bias
+  float *y = nullptr; // [batch, groups * outPerGroup, H, W]
 };
 
-/// Whether this CPU runs shiftedDirectConv (AVX-512F).
-bool shiftedDirectAvailable();
+/// Whether the direct path takes convs of this geometry and per-group size: an
+/// AVX-512 CPU, ShiftedTaps geometry, one group's weights small enough (256 KB)
+/// to be re-read from cache by every tile instead of packed.
+bool shiftedDirectApplies(const WindowGeometry &g, int64_t inPerGroup, int64_t outPerGroup);
 
-/// How many position vectors one tile covers for `outChannels` (1 to 4):
-/// shiftedDirectConv works in steps of it, so callers split work at its multiples.
-int shiftedDirectTileVectors(int64_t outChannels);
-
-/// Computes every output channel of the position vectors [q0, q1), numbered
-/// across images: vector q is positions [16 * v, min(P, 16 * v + 16)) of image
-/// q / V, v = q % V, V = ceil(P / 16). laneBits must hold zero bits from P up
-/// to the end of the last vector.
-void shiftedDirectConv(const ShiftedDirectArgs &a, int64_t q0, int64_t q1);
+/// Runs the conv over (group, run of position vectors) tasks on `pool`.
+void shiftedDirect(ThreadPool &pool, const DirectConv &c);
 
 } // namespace ds::rt::conv

@@ -8,7 +8,10 @@
 // Padding is filled with the zero point: the quantized 0.0 the QDQ graph pads
 // with, so it contributes exactly nothing after the zero-point correction.
 // Depthwise convs (one input channel per group) use a direct integer loop
-// instead: a GEMM with N = 1 would waste 31 of 32 columns.
+// instead: a GEMM with N = 1 would waste 31 of 32 columns. Shallow "same"
+// convs (K <= 32, a CNN's first layer on 1-3 channels) on AVX-512 run the FP32
+// direct kernel (ConvShiftedDirect.h) on integer-valued floats, which gives the
+// integer sums exactly (see shallowDirect below).
 //
 // Inputs: 0 x float [N, C, H, W]; 1 w int8 [M, C/group, kh, kw]; 2 w_scale
 // float [M] or scalar; 3 bias float [M], optional. Attributes: ONNX Conv's
@@ -16,6 +19,7 @@
 // x_zero_point and activation. 1-D and 3-D convs are rejected.
 //===----------------------------------------------------------------------===//
 #include "ConvCommon.h"
+#include "ConvShiftedDirect.h"
 #include "FusedActivation.h"
 #include "MovementCommon.h"
 #include "MovementQuantize.h"
@@ -226,6 +230,33 @@ void convDepthwise(ThreadPool &pool, const QuantConvProblem &p, const uint8_t *x
   });
 }
 
+/// Up to this K (C/group * kh * kw) a "same" conv takes shallowDirect: the
+/// byte im2col of the GEMM path costs more than its products there.
+constexpr int64_t kShallowMaxK = 32;
+
+/// The FP32 direct kernel on x_q - zp and w_q as floats: every product is at
+/// most 255 * 128 in magnitude and every partial sum of K <= 32 of them stays
+/// far below 2^24, so the float sums are the int32 sums exactly, and the
+/// direct kernel's scaled epilogue rounds as quantOutputValue: the same bits
+/// as the GEMM path.
+void shallowDirect(ThreadPool &pool, const QuantConvProblem &p, const uint8_t *xq,
+                   const quant_ops::ActivationQuant &xQuant, const int8_t *w,
+                   const float *wScale, bool perChannel, const float *bias, bool relu,
+                   float *y) {
+  static_assert(kShallowMaxK * 255 * 128 < (1 << 24), "float sums must stay exact");
+  const int64_t n = p.batch * p.inChannels * p.geom.inSize();
+  std::vector<float> centered(static_cast<size_t>(n));
+  const float zp = static_cast<float>(xQuant.zeroPoint);
+  for (int64_t i = 0; i < n; ++i)
+    centered[static_cast<size_t>(i)] = static_cast<float>(xq[i]) - zp;
+  const int64_t wCount = p.outChannels * p.inPerGroup * p.geom.kernelSize();
+  std::vector<float> weights(w, w + wCount), scales(static_cast<size_t>(p.outChannels));
+  for (int64_t m = 0; m < p.outChannels; ++m)
+    scales[static_cast<size_t>(m)] = xQuant.scale * wScale[perChannel ? m : 0];
+  shiftedDirect(pool, {&p.geom, p.batch, p.groups, p.inPerGroup, p.outPerGroup, centered.data(),
+                       weights.data(), scales.data(), bias, relu, y});
+}
+
 void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
                      std::vector<Tensor> &outputs) {
   checkInputCount(inputs, 3, 4, "quant_conv");
@@ -262,6 +293,10 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
   if (p.inPerGroup == 1 && p.groups > 1) {
     convDepthwise(ctx.pool, p, xq8.data(), xq.scale, xq.zeroPoint, wData, scale, perChannel,
                   bias, relu, yData);
+    return outputs.push_back(std::move(y));
+  }
+  if (K <= kShallowMaxK && shiftedDirectApplies(g, p.inPerGroup, p.outPerGroup)) {
+    shallowDirect(ctx.pool, p, xq8.data(), xq, wData, scale, perChannel, bias, relu, yData);
     return outputs.push_back(std::move(y));
   }
 
