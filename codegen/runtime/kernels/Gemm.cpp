@@ -251,8 +251,13 @@ void runTile(const Problem &p, const MicroKernelFamily &family, int64_t m0, int6
     }
     for (int64_t i0 = m0; i0 < m1; i0 += mr) {
       int64_t rows = std::min<int64_t>(mr, m1 - i0);
-      packA(p, family, i0, rows, p0, kc, aPacked);
+      // A row-major A is read in place where the family can; else packed.
+      gemm_detail::MicroKernelRowsFn inPlace =
+          p.transA ? nullptr : family.byRowsUnpacked[rows];
+      if (!inPlace)
+        packA(p, family, i0, rows, p0, kc, aPacked);
       gemm_detail::MicroKernelFn kernel = family.byRows[rows];
+      const float *aRows = p.A + i0 * p.lda + p0;
       for (int64_t j0 = n0; j0 < n1; j0 += nr) {
         int64_t width = std::min<int64_t>(nr, n1 - j0);
         bool accumulate = p0 > 0 || p.beta == 1.0f;
@@ -260,8 +265,12 @@ void runTile(const Problem &p, const MicroKernelFamily &family, int64_t m0, int6
           prefillTile(p, i0, rows, j0, width);
           accumulate = true;
         }
-        kernel(kc, aPacked, bPacked + (j0 - n0) * kc, p.C + i0 * p.ldc + j0, p.ldc,
-               width, p.alpha, accumulate);
+        float *c = p.C + i0 * p.ldc + j0;
+        const float *b = bPacked + (j0 - n0) * kc;
+        if (inPlace)
+          inPlace(kc, aRows, p.lda, b, c, p.ldc, width, p.alpha, accumulate);
+        else
+          kernel(kc, aPacked, b, c, p.ldc, width, p.alpha, accumulate);
       }
     }
   }

@@ -1,7 +1,8 @@
 //===- GemmAvx512.cpp - AVX-512 micro-kernels of the FP32 GEMM ------------===//
 //
 // 12 x 32 tiles: 24 zmm accumulators, two zmm of B per k step and one broadcast
-// of A per row (folded into the FMA as an embedded broadcast). Only intrinsics
+// of A per row (folded into the FMA as an embedded broadcast). A comes from
+// packed panels or, for a row-major A, straight from its rows. Only intrinsics
 // are used under the target attribute, so nothing compiled for AVX-512 can leak
 // into baseline code through a shared inline function.
 //===----------------------------------------------------------------------===//
@@ -19,11 +20,12 @@ namespace {
 constexpr int kMR = 12;
 constexpr int kNR = 32;
 
-template <int Rows>
-__attribute__((target("avx512f"))) void microKernelAvx512(int64_t kc, const float *ap,
-                                                          const float *bp, float *c,
-                                                          int64_t ldc, int64_t cols,
-                                                          float alpha, bool accumulate) {
+/// One 12 x 32 tile: A from packed panels (ap[k * kMR + i]) or, Unpacked, in
+/// place from a row-major A (ap[i * lda + k]); the FMAs are the same either way.
+template <int Rows, bool Unpacked>
+__attribute__((target("avx512f"), always_inline)) inline void
+tileAvx512(int64_t kc, const float *ap, int64_t lda, const float *bp, float *c, int64_t ldc,
+           int64_t cols, float alpha, bool accumulate) {
   __m512 acc0[Rows], acc1[Rows];
 #pragma GCC unroll 16
   for (int i = 0; i < Rows; ++i) {
@@ -35,11 +37,11 @@ __attribute__((target("avx512f"))) void microKernelAvx512(int64_t kc, const floa
     __m512 b1 = _mm512_load_ps(bp + 16);
 #pragma GCC unroll 16
     for (int i = 0; i < Rows; ++i) {
-      __m512 a = _mm512_set1_ps(ap[i]);
+      __m512 a = _mm512_set1_ps(Unpacked ? ap[i * lda] : ap[i]);
       acc0[i] = _mm512_fmadd_ps(a, b0, acc0[i]);
       acc1[i] = _mm512_fmadd_ps(a, b1, acc1[i]);
     }
-    ap += kMR;
+    ap += Unpacked ? 1 : kMR;
     bp += kNR;
   }
 
@@ -60,6 +62,23 @@ __attribute__((target("avx512f"))) void microKernelAvx512(int64_t kc, const floa
     _mm512_mask_storeu_ps(row, mask0, r0);
     _mm512_mask_storeu_ps(row + 16, mask1, r1);
   }
+}
+
+template <int Rows>
+__attribute__((target("avx512f"))) void microKernelAvx512(int64_t kc, const float *ap,
+                                                          const float *bp, float *c,
+                                                          int64_t ldc, int64_t cols,
+                                                          float alpha, bool accumulate) {
+  tileAvx512<Rows, false>(kc, ap, kMR, bp, c, ldc, cols, alpha, accumulate);
+}
+
+template <int Rows>
+__attribute__((target("avx512f"))) void microKernelAvx512Rows(int64_t kc, const float *a,
+                                                              int64_t lda, const float *bp,
+                                                              float *c, int64_t ldc,
+                                                              int64_t cols, float alpha,
+                                                              bool accumulate) {
+  tileAvx512<Rows, true>(kc, a, lda, bp, c, ldc, cols, alpha, accumulate);
 }
 
 __attribute__((target("avx512f"))) inline __mmask16 tailMask(int64_t n) {
@@ -202,6 +221,7 @@ MicroKernelFamily makeFamily(std::integer_sequence<int, Rows...>) {
   family.mr = kMR;
   family.nr = kNR;
   ((family.byRows[Rows + 1] = &microKernelAvx512<Rows + 1>), ...);
+  ((family.byRowsUnpacked[Rows + 1] = &microKernelAvx512Rows<Rows + 1>), ...);
   family.dot = &dotAvx512;
   family.accumulateRows = &accumulateRowsAvx512;
   family.dots = &dotsAvx512;
