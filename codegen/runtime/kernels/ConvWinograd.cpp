@@ -94,9 +94,11 @@ __attribute__((target("avx512f"))) void inputTransform(const float *d, int64_t r
 }
 
 /// Y = A^T M A (+ bias, Relu) of one output channel and patch: m[point *
-/// pointStride] in, y[4][16] out (rows of the 2x2 block, then its columns).
+/// pointStride] in; output (row i, column j) of the 2x2 block goes to y[2 * i + j]
+/// (16 floats each).
 __attribute__((target("avx512f"))) void outputTransform(const float *m, int64_t pointStride,
-                                                        float bias, bool relu, float *y) {
+                                                        float bias, bool relu,
+                                                        float *const (&y)[4]) {
   __m512 s[2][4];
   DS_UNROLL for (int k = 0; k < 4; ++k) {
     const __m512 m0 = _mm512_loadu_ps(m + (0 * 4 + k) * pointStride);
@@ -114,8 +116,8 @@ __attribute__((target("avx512f"))) void outputTransform(const float *m, int64_t 
       y0 = _mm512_mask_mov_ps(y0, _mm512_cmp_ps_mask(y0, zero, _CMP_LT_OQ), zero);
       y1 = _mm512_mask_mov_ps(y1, _mm512_cmp_ps_mask(y1, zero, _CMP_LT_OQ), zero);
     }
-    _mm512_storeu_ps(y + (2 * i) * 16, y0);
-    _mm512_storeu_ps(y + (2 * i + 1) * 16, y1);
+    _mm512_storeu_ps(y[2 * i], y0);
+    _mm512_storeu_ps(y[2 * i + 1], y1);
   }
 }
 
@@ -258,7 +260,7 @@ __attribute__((target("avx512f"))) void winogradImages(const WinogradArgs &a, in
 
   float *vt = scratch(vtStorage, static_cast<size_t>(kMaxPatches * 16 * C * L));
   float *mt = scratch(mtStorage, static_cast<size_t>(16 * kAccumulators * L));
-  alignas(64) float block[4 * 16];
+  alignas(64) float discard[16]; // outputs of a block's cut-off row or column
   for (int64_t p0 = 0; p0 < patches; p0 += kMaxPatches) {
     const int nv = static_cast<int>(std::min<int64_t>(kMaxPatches, patches - p0));
     // 2. vt[j][point][c][lane] for the chunk's patches.
@@ -280,14 +282,14 @@ __attribute__((target("avx512f"))) void winogradImages(const WinogradArgs &a, in
       for (int64_t i = 0; i < mc; ++i) {
         const int64_t m = m0 + i;
         for (int j = 0; j < nv; ++j) {
-          outputTransform(mt + (i * nv + j) * L, mc * nv * L, a.bias ? a.bias[m] : 0.0f,
-                          a.relu, block);
           const int64_t pr = (p0 + j) / patchCols, pc = (p0 + j) % patchCols;
+          float *dst[4];
           for (int q = 0; q < 4; ++q) {
             const int64_t oh = 2 * pr + q / 2, ow = 2 * pc + q % 2;
-            if (oh < outH && ow < outW)
-              std::copy(block + q * L, block + q * L + L, yt + ((m * outH + oh) * outW + ow) * L);
+            dst[q] = oh < outH && ow < outW ? yt + ((m * outH + oh) * outW + ow) * L : discard;
           }
+          outputTransform(mt + (i * nv + j) * L, mc * nv * L, a.bias ? a.bias[m] : 0.0f,
+                          a.relu, dst);
         }
       }
     });
