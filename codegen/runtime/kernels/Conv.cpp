@@ -23,11 +23,11 @@
 #include "ConvShiftedDirect.h"
 #include "ConvWinograd.h"
 #include "FusedActivation.h"
+#include "NodeCache.h"
 
 #include "ds/runtime/Dispatch.h"
 
 #include <algorithm>
-#include <memory>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -276,47 +276,22 @@ void convDepthwise(ThreadPool &pool, const ConvProblem &p, const T *x, const T *
   });
 }
 
-/// The Winograd transform of a conv's weights, kept in the node's state by the
-/// rules of GemmPackCache.h: keyed on the weight storage's identity (held, so
-/// it cannot be recycled), transformed on the second call that sees it (an
-/// activation gets fresh storage every run), never for unheld caller memory.
-struct WinogradWeightState {
-  Tensor w;
-  bool transformed = false;
-  std::vector<float> u;
-};
-
-const float *winogradWeightsFor(const KernelContext &ctx, const ConvProblem &p, const Tensor &w,
-                                std::vector<float> &local) {
-  const size_t size = static_cast<size_t>(winogradWeightSize(p.groups, p.inPerGroup, p.outPerGroup));
-  auto transform = [&](std::vector<float> &u) {
-    u.resize(size);
-    winogradWeights(w.data<float>(), p.groups, p.inPerGroup, p.outPerGroup, u.data());
-    return u.data();
-  };
-  if (!ctx.state || !w.holdsStorage())
-    return transform(local);
-  if (*ctx.state) {
-    auto *state = static_cast<WinogradWeightState *>(ctx.state->get());
-    if (state->w.rawData() == w.rawData() && state->w.shape() == w.shape()) {
-      if (!state->transformed) {
-        transform(state->u);
-        state->transformed = true;
-      }
-      return state->u.data();
-    }
-  }
-  auto state = std::make_shared<WinogradWeightState>();
-  state->w = w;
-  *ctx.state = std::move(state);
-  return transform(local);
-}
-
 /// The Winograd path (ConvWinograd.h) over (group, block of 16 images) tasks.
 void convWinograd(const KernelContext &ctx, const ConvProblem &p, const Tensor &x,
                   const Tensor &w, const float *bias, bool relu, float *y) {
+  // U = G g G^T depends on the weights alone: kept per node (NodeCache.h).
+  auto transform = [&] {
+    std::vector<float> u(static_cast<size_t>(
+        winogradWeightSize(p.groups, p.inPerGroup, p.outPerGroup)));
+    winogradWeights(w.data<float>(), p.groups, p.inPerGroup, p.outPerGroup, u.data());
+    return u;
+  };
   std::vector<float> local;
-  const float *u = winogradWeightsFor(ctx, p, w, local);
+  const std::vector<float> *cached =
+      cachedFromConstant<std::vector<float>>(ctx, w, w.shape(), transform);
+  if (!cached)
+    local = transform();
+  const float *u = cached ? cached->data() : local.data();
   const WindowGeometry &g = p.geom;
   const int64_t blocks = (p.batch + kWinogradLanes - 1) / kWinogradLanes;
   ctx.pool.parallelFor(p.groups * blocks, 1, [&](int64_t begin, int64_t end) {

@@ -2,14 +2,8 @@
 //
 // matmul and gemm nodes usually multiply by a constant weight matrix; packing
 // it on every call cost ~10% of a small LM. The pack is kept in the node's
-// KernelContext::state and reused while B is the very same storage.
-//
-// A node cannot tell a constant from an activation, so the cache keys on
-// storage identity: it holds a reference to B's storage (so the buffer cannot
-// be freed and recycled for a different value while the key is kept), packs
-// only on the second call that sees the same storage (an activation gets fresh
-// storage every run and is never packed twice), and ignores caller memory
-// borrowed without a holder (it can change behind the tensor's back).
+// KernelContext::state by NodeCache.h's rules (keyed on B's storage, built on
+// the second call that sees it, never for unheld caller memory).
 //===----------------------------------------------------------------------===//
 #pragma once
 
