@@ -58,10 +58,7 @@ DS_X86_CLONES void fillF64(const double *x, int64_t channels, int64_t taps, int6
 
 } // namespace
 
-bool shiftedTapsAvx512Available() {
-  static const bool available = __builtin_cpu_supports("avx512f");
-  return available;
-}
+bool shiftedTapsAvx512Available() { return cpuHasAvx512f(); }
 
 __attribute__((target("avx512f"))) void
 shiftedTapsFillAvx512(const float *x, int64_t channels, int64_t taps, int64_t P,

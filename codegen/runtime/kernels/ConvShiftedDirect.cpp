@@ -39,6 +39,7 @@ struct ShiftedDirectArgs {
   int64_t bitStride = 0;             // bytes per tap in laneBits
   const float *w = nullptr; // [outChannels, channels * taps]
   int64_t outChannels = 0;
+  int tileVectors = 1;          // NV of the widest tiles (shiftedDirectTileVectors)
   const float *scale = nullptr; // [outChannels] or null (DirectConv::scale)
   const float *bias = nullptr;  // [outChannels] or null
   bool relu = false;
@@ -133,7 +134,7 @@ int shiftedDirectTileVectors(int64_t outChannels) {
 /// images: vector q is positions [16 * v, min(P, 16 * v + 16)) of image q / V,
 /// v = q % V, V = ceil(P / 16).
 void shiftedDirectConv(const ShiftedDirectArgs &a, int64_t q0, int64_t q1) {
-  const int nv = shiftedDirectTileVectors(a.outChannels);
+  const int nv = a.tileVectors;
   const int64_t vectors = (a.P + 15) / 16;
   for (int64_t q = q0; q < q1; q += nv) {
     const int n = static_cast<int>(std::min<int64_t>(nv, q1 - q));
@@ -155,9 +156,9 @@ void shiftedDirectConv(const ShiftedDirectArgs &a, int64_t q0, int64_t q1) {
 } // namespace
 
 bool shiftedDirectApplies(const WindowGeometry &g, int64_t inPerGroup, int64_t outPerGroup) {
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
   constexpr int64_t kMaxGroupWeights = int64_t{1} << 16;
-  return avx512 && ShiftedTaps<float>::applies(g) &&
+  // The lane masks the tiles read exist exactly when ShiftedTaps builds its AVX-512 bits.
+  return shiftedTapsAvx512Available() && ShiftedTaps<float>::applies(g) &&
          outPerGroup * inPerGroup * g.kernelSize() <= kMaxGroupWeights;
 }
 
@@ -190,6 +191,7 @@ void shiftedDirect(ThreadPool &pool, const DirectConv &c) {
       a.bitStride = taps.bitStride();
       a.w = c.w + grp * c.outPerGroup * K;
       a.outChannels = c.outPerGroup;
+      a.tileVectors = static_cast<int>(tileVectors);
       a.scale = c.scale ? c.scale + grp * c.outPerGroup : nullptr;
       a.bias = c.bias ? c.bias + grp * c.outPerGroup : nullptr;
       a.relu = c.relu;

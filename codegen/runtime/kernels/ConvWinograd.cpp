@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 #include "ConvWinograd.h"
 #include "RegisterTiles.h"
+#include "TargetClones.h"
 
 #include <immintrin.h>
 
@@ -205,8 +206,7 @@ __attribute__((target("avx512f"))) void transposeOutputs(const WinogradArgs &a, 
 
 bool winogradApplies(const WindowGeometry &g, int64_t batch, int64_t inPerGroup,
                      int64_t outPerGroup) {
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (!avx512 || batch < kWinogradLanes || inPerGroup < 8 || inPerGroup > 256 ||
+  if (!cpuHasAvx512f() || batch < kWinogradLanes || inPerGroup < 8 || inPerGroup > 256 ||
       outPerGroup < 1)
     return false;
   if (!(g.in[0] == 1 && g.kernel == Dims3{1, 3, 3} && g.stride == Dims3{1, 1, 1} &&

@@ -1,5 +1,6 @@
 //===- PoolMax2x2.cpp - the 2x2 / stride-2 float MaxPool on AVX-512 --------===//
 #include "PoolMax2x2.h"
+#include "TargetClones.h"
 
 #include <immintrin.h>
 
@@ -20,8 +21,7 @@ __attribute__((target("avx512f"))) inline __m512 fold(__m512 best, __m512 v) {
 } // namespace
 
 bool maxPool2x2Applies(const WindowGeometry &g) {
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  return avx512 && g.in[0] == 1 && g.kernel == Dims3{1, 2, 2} && g.stride == Dims3{1, 2, 2} &&
+  return cpuHasAvx512f() && g.in[0] == 1 && g.kernel == Dims3{1, 2, 2} && g.stride == Dims3{1, 2, 2} &&
          g.dilation == Dims3{1, 1, 1} && g.padBegin == Dims3{0, 0, 0} &&
          2 * g.out[1] <= g.in[1] && 2 * g.out[2] <= g.in[2];
 }

@@ -176,8 +176,7 @@ public:
     const int32_t *off = offsets_.data() + a0 * panelBytes();
     const int64_t n = (a1 - a0) * panelBytes();
     uint8_t *dst = packed + a0 * panelBytes();
-    static const bool avx512 = __builtin_cpu_supports("avx512f");
-    if (avx512)
+    if (cpuHasAvx512f())
       return tableFillAvx512(xg, zp, off, n, dst);
     for (int64_t i = 0; i < n; ++i) {
       const int32_t o = off[i];

@@ -2,6 +2,7 @@
 #include "QuantConvChannelsLast.h"
 
 #include "QuantGemm.h"
+#include "TargetClones.h"
 
 #include <immintrin.h>
 
@@ -145,8 +146,7 @@ void ChannelsLastTable::fill(const uint8_t *xg, uint8_t zp, int64_t a0, int64_t 
   const int64_t n = (a1 - a0) * dwordsPerPanel;
   uint8_t *dst = packed + a0 * panelBytes();
   const uint32_t zp4 = 0x01010101u * zp;
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512)
+  if (cpuHasAvx512f())
     return fillAvx512(xg, zp4, off, n, dst);
   for (int64_t i = 0; i < n; ++i)
     std::memcpy(dst + 4 * i, off[i] < 0 ? reinterpret_cast<const uint8_t *>(&zp4) : xg + off[i], 4);

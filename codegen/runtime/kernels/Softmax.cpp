@@ -19,6 +19,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "TargetClones.h"
 #include "VectorExp.h"
 
 #include <immintrin.h>
@@ -249,8 +250,7 @@ void softmaxKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
       if (inner == 1) {
         ctx.pool.parallelFor(outer, std::max<int64_t>(1, 16384 / R), [&](int64_t o0, int64_t o1) {
           if constexpr (std::is_same_v<T, float> && Kind != SoftmaxKind::Hardmax) {
-            static const bool useAvx512 = __builtin_cpu_supports("avx512f");
-            if (useAvx512) {
+            if (cpuHasAvx512f()) {
               for (int64_t o = o0; o < o1; ++o)
                 normalizeRowAvx512<Kind>(in + o * R, out + o * R, R);
               return;
