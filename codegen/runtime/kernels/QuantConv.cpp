@@ -113,6 +113,17 @@ void quantizeInputU8(const float *x, int64_t n, float scale, const uint8_t *zp, 
   movement::quantizeRun<uint8_t, float>(x, &scale, 0, zp, y, n);
 }
 
+/// y = quantized x minus the zero point, as float: quantizeInputU8's value
+/// (the same quantizeValue) then centered, in one pass for shallowDirect.
+DS_X86_CLONES
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-trapping-math")))
+#endif
+void quantizeInputCentered(const float *x, int64_t n, float scale, float zp, float *y) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = static_cast<float>(movement::quantizeValue<uint8_t>(x[i], scale, zp)) - zp;
+}
+
 /// Table fill with AVX-512: 16 offsets per dword gather (masked off for
 /// padding, which keeps the zero point), truncated to bytes. Each gather
 /// reads 4 bytes at xg + offset, so the quantized input has 3 bytes of slack.
@@ -238,7 +249,7 @@ constexpr int64_t kShallowMaxK = 32;
 /// far below 2^24, so the float sums are the int32 sums exactly, and the
 /// direct kernel's scaled epilogue rounds as quantOutputValue: the same bits
 /// as the GEMM path.
-void shallowDirect(ThreadPool &pool, const QuantConvProblem &p, const uint8_t *xq,
+void shallowDirect(ThreadPool &pool, const QuantConvProblem &p, const float *x,
                    const quant_ops::ActivationQuant &xQuant, const int8_t *w,
                    const float *wScale, bool perChannel, const float *bias, bool relu,
                    float *y) {
@@ -246,8 +257,9 @@ void shallowDirect(ThreadPool &pool, const QuantConvProblem &p, const uint8_t *x
   const int64_t n = p.batch * p.inChannels * p.geom.inSize();
   std::vector<float> centered(static_cast<size_t>(n));
   const float zp = static_cast<float>(xQuant.zeroPoint);
-  for (int64_t i = 0; i < n; ++i)
-    centered[static_cast<size_t>(i)] = static_cast<float>(xq[i]) - zp;
+  movement::parallelRange(pool, n, n, [&](int64_t begin, int64_t end) {
+    quantizeInputCentered(x + begin, end - begin, xQuant.scale, zp, centered.data() + begin);
+  });
   const int64_t wCount = p.outChannels * p.inPerGroup * p.geom.kernelSize();
   std::vector<float> weights(w, w + wCount), scales(static_cast<size_t>(p.outChannels));
   for (int64_t m = 0; m < p.outChannels; ++m)
@@ -271,13 +283,20 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
                                     std::to_string(kQuantGemmMaxK) +
                                     ", the deepest int32-safe u8 x s8 sum");
 
-  // Every element is written once (by the GEMM epilogue or the depthwise loop).
+  // Every element is written once (GEMM epilogue, direct kernel or depthwise loop).
   Tensor y = Tensor::uninitialized(DType::F32, {p.batch, p.outChannels, g.out[1], g.out[2]});
   const float *xData = x.data<float>();
   const quant_ops::ActivationQuant xq =
       quant_ops::activationQuant(ctx.attrs, xData, x.numel(), ctx.pool);
   if (y.numel() == 0)
     return outputs.push_back(std::move(y));
+  float *yData = y.mutableData<float>();
+  const int8_t *wData = w.data<int8_t>();
+  const bool depthwise = p.inPerGroup == 1 && p.groups > 1;
+  if (!depthwise && K <= kShallowMaxK && shiftedDirectApplies(g, p.inPerGroup, p.outPerGroup)) {
+    shallowDirect(ctx.pool, p, xData, xq, wData, scale, perChannel, bias, relu, yData);
+    return outputs.push_back(std::move(y));
+  }
 
   // Quantize x once: im2col then copies bytes instead of re-quantizing each
   // input kh * kw times.
@@ -287,15 +306,9 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
   movement::parallelRange(ctx.pool, x.numel(), x.numel(), [&](int64_t begin, int64_t end) {
     quantizeInputU8(xData + begin, end - begin, xq.scale, &zp8, xq8.data() + begin);
   });
-  float *yData = y.mutableData<float>();
-  const int8_t *wData = w.data<int8_t>();
-  if (p.inPerGroup == 1 && p.groups > 1) {
+  if (depthwise) {
     convDepthwise(ctx.pool, p, xq8.data(), xq.scale, xq.zeroPoint, wData, scale, perChannel,
                   bias, relu, yData);
-    return outputs.push_back(std::move(y));
-  }
-  if (K <= kShallowMaxK && shiftedDirectApplies(g, p.inPerGroup, p.outPerGroup)) {
-    shallowDirect(ctx.pool, p, xq8.data(), xq, wData, scale, perChannel, bias, relu, yData);
     return outputs.push_back(std::move(y));
   }
 
