@@ -8,9 +8,9 @@
 //===----------------------------------------------------------------------===//
 #include "passes/ConstantUtils.h"
 #include "passes/Passes.h"
+#include "passes/RewriteUtils.h"
 
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "llvm/Support/Debug.h"
 
@@ -90,11 +90,9 @@ struct FoldConvBatchNorm : OpRewritePattern<ds::BatchNormalizationOp> {
 
 struct FoldBatchNormPass : impl::FoldBatchNormPassBase<FoldBatchNormPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<FoldConvBatchNorm>(&getContext());
     GreedyRewriteConfig config;
     config.setUseTopDownTraversal(true);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+    if (failed(applyRewrites<FoldConvBatchNorm>(getOperation(), config)))
       signalPassFailure();
   }
 };

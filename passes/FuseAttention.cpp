@@ -9,9 +9,9 @@
 //===----------------------------------------------------------------------===//
 #include "passes/ConstantUtils.h"
 #include "passes/Passes.h"
+#include "passes/RewriteUtils.h"
 
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
 
@@ -99,9 +99,7 @@ struct FuseMaskedAttention : OpRewritePattern<ds::SoftmaxOp> {
 
 struct FuseAttentionPass : impl::FuseAttentionPassBase<FuseAttentionPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<FuseMaskedAttention>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(applyRewrites<FuseMaskedAttention>(getOperation())))
       signalPassFailure();
   }
 };

@@ -9,9 +9,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/RewriteUtils.h"
 
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
 
@@ -45,9 +45,7 @@ struct FuseConvRelu : OpRewritePattern<ds::ReluOp> {
 
 struct FuseConvActivationPass : impl::FuseConvActivationPassBase<FuseConvActivationPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<FuseConvRelu>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(applyRewrites<FuseConvRelu>(getOperation())))
       signalPassFailure();
   }
 };

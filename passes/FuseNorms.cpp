@@ -8,9 +8,9 @@
 //===----------------------------------------------------------------------===//
 #include "passes/ConstantUtils.h"
 #include "passes/Passes.h"
+#include "passes/RewriteUtils.h"
 
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
 
@@ -122,9 +122,7 @@ struct FuseRmsNorm : OpRewritePattern<ds::SqrtOp> {
 
 struct FuseNormsPass : impl::FuseNormsPassBase<FuseNormsPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<FuseRmsNorm>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(applyRewrites<FuseRmsNorm>(getOperation())))
       signalPassFailure();
   }
 };

@@ -8,9 +8,9 @@
 //===----------------------------------------------------------------------===//
 #include "passes/ConstantUtils.h"
 #include "passes/Passes.h"
+#include "passes/RewriteUtils.h"
 
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
 
@@ -127,9 +127,7 @@ struct FuseRotaryHalf : OpRewritePattern<ds::ConcatOp> {
 
 struct FuseRotaryPass : impl::FuseRotaryPassBase<FuseRotaryPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<FuseRotaryHalf>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(applyRewrites<FuseRotaryHalf>(getOperation())))
       signalPassFailure();
   }
 };

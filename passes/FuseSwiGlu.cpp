@@ -7,9 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/RewriteUtils.h"
 
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
 
@@ -59,9 +59,7 @@ struct FuseSwiGluChain : OpRewritePattern<ds::SigmoidOp> {
 
 struct FuseSwiGluPass : impl::FuseSwiGluPassBase<FuseSwiGluPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<FuseSwiGluChain>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(applyRewrites<FuseSwiGluChain>(getOperation())))
       signalPassFailure();
   }
 };
