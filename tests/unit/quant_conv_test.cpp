@@ -150,6 +150,16 @@ void checkCase(const ConvCase &c, uint32_t seed) {
   EXPECT_EQ(0, std::memcmp(y1[0].data<float>(), out, y[0].byteSize())) << "1 vs 2 threads";
 }
 
+/// checkCase on each case, the seeds firstSeed, firstSeed + 10, ...
+template <size_t N> void checkCases(const ConvCase (&cases)[N], uint32_t firstSeed) {
+  uint32_t seed = firstSeed;
+  for (const ConvCase &c : cases) {
+    SCOPED_TRACE(shapeToString(c.x) + " w " + shapeToString(c.w));
+    checkCase(c, seed);
+    seed += 10;
+  }
+}
+
 TEST(QuantConv, MatchesQdqReference) {
   Geometry plain;
   Geometry padded;
@@ -193,12 +203,7 @@ TEST(QuantConv, MatchesQdqReference) {
       {{2, 8, 6, 7}, {6, 4, 3, 3}, grouped4, true, true, false, true},
       {{5, 16, 4, 4}, {32, 16, 3, 3}, strided, false, true, true, true}, // many images
   };
-  uint32_t seed = 100;
-  for (const ConvCase &c : cases) {
-    SCOPED_TRACE(shapeToString(c.x) + " w " + shapeToString(c.w));
-    checkCase(c, seed);
-    seed += 10;
-  }
+  checkCases(cases, 100);
 }
 
 TEST(QuantConv, ShallowSameConvsMatchBitForBit) {
@@ -223,12 +228,7 @@ TEST(QuantConv, ShallowSameConvsMatchBitForBit) {
       {{1, 2, 9, 9}, {5, 2, 3, 3}, sameDilated, false, true, true, true},
       {{5, 20, 4, 4}, {3, 20, 1, 1}, Geometry{}, true, true, true, false},
   };
-  uint32_t seed = 900;
-  for (const ConvCase &c : cases) {
-    SCOPED_TRACE(shapeToString(c.x) + " w " + shapeToString(c.w));
-    checkCase(c, seed);
-    seed += 10;
-  }
+  checkCases(cases, 900);
 }
 
 TEST(QuantConv, BytesToChannelsLast) {
