@@ -257,7 +257,7 @@ void runTile(const Problem &p, const MicroKernelFamily &family, int64_t m0, int6
       if (!inPlace)
         packA(p, family, i0, rows, p0, kc, aPacked);
       gemm_detail::MicroKernelFn kernel = family.byRows[rows];
-      const float *aRows = p.A + i0 * p.lda + p0;
+      const float *aRows = inPlace ? p.A + i0 * p.lda + p0 : nullptr;
       for (int64_t j0 = n0; j0 < n1; j0 += nr) {
         int64_t width = std::min<int64_t>(nr, n1 - j0);
         bool accumulate = p0 > 0 || p.beta == 1.0f;
