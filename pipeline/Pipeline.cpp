@@ -5,6 +5,7 @@
 #include "ds/runtime/Sha256.h"
 #include "passes/ConstantUtils.h"
 #include "passes/Passes.h"
+#include "pipeline/AccuracyControl.h"
 #include "pipeline/AtomicDir.h"
 #include "pipeline/Calibrate.h"
 #include "pipeline/Report.h"
@@ -120,17 +121,6 @@ nlohmann::json specsJson(const std::vector<exec::TensorSpec> &specs) {
   return out;
 }
 
-/// The drop the --max-drop target is checked against, in percent, and what it measures.
-std::pair<std::optional<double>, std::string> measuredDrop(const Verification &v) {
-  if (v.task && v.task->name == "accuracy")
-    return {100.0 * (v.task->teacher - v.task->student), "accuracy (percentage points)"};
-  if (v.task && v.task->name == "perplexity" && v.task->teacher > 0)
-    return {100.0 * (v.task->student / v.task->teacher - 1.0), "perplexity (relative increase)"};
-  if (!v.outputs.empty())
-    return {100.0 * (1.0 - v.outputs[0].cosine), "1 - cosine of output '" + v.outputs[0].name + "'"};
-  return {std::nullopt, "none"};
-}
-
 } // namespace
 
 std::pair<std::string, std::vector<int64_t>> parseInputShape(const std::string &text,
@@ -194,6 +184,10 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
     throw ToolError("--quant-mode '" + o.quantMode + "' is not one of: static, dynamic, dynamic-per-token");
   if (o.calib.empty() && o.eval.empty() && !stopEarly)
     throw ToolError("no data to verify the artifact with: pass --eval DIR (or --calib DIR)");
+
+  if (o.accuracyControl && (!int8 || (!o.maxDropPercent && !o.maxMeanKl)))
+    throw ToolError("--accuracy-control needs --precision int8 and a target to meet: --max-drop "
+                    "(e.g. 1%) and/or --max-kl (e.g. 0.01)");
 
   // Static INT8 needs activation ranges; SmoothQuant needs per-channel ones in any mode.
   bool gptq = int8 && o.weightRounding == "gptq";
@@ -274,15 +268,18 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
                           ? baseName(o.calib) + " (the calibration set: pass --eval for held-out data)"
                           : baseName(o.eval);
   report.maxDropPercent = o.maxDropPercent;
+  report.maxMeanKl = o.maxMeanKl;
 
   mlir::OwningOpRef<mlir::ModuleOp> calibratedModule; // FP32 with ranges, before quantize
-  auto quantize = [&](mlir::ModuleOp module, const std::vector<std::string> &autoFp32) {
+  /// `autoFp32`: node names kept in FP32 for the report's reason `why`.
+  auto quantize = [&](mlir::ModuleOp module, const std::vector<std::string> &autoFp32,
+                      const std::string &why) {
     runPasses(module, [&](mlir::OpPassManager &pm) {
       quant::QuantInt8PassOptions qopts;
       qopts.mode = o.quantMode;
       qopts.keepFp32.assign(o.keepFp32.begin(), o.keepFp32.end());
       qopts.autoFp32.assign(autoFp32.begin(), autoFp32.end());
-      qopts.autoFp32Threshold = o.autoFp32Threshold;
+      qopts.autoFp32Reason = why;
       qopts.smoothquantAlpha = o.smoothquantAlpha;
       qopts.weightRounding = o.weightRounding;
       pm.addNestedPass<mlir::func::FuncOp>(quant::createQuantInt8Pass(qopts));
@@ -315,7 +312,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
     }
     phases.begin("quantize: INT8 " + o.quantMode);
     calibratedModule = mlir::OwningOpRef<mlir::ModuleOp>(studentModule->clone());
-    quantize(*studentModule, {});
+    quantize(*studentModule, {}, "");
     phases.end();
     if (stopEarly)
       return printIr(*studentModule);
@@ -333,6 +330,15 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   phases.begin("verify against the FP32 teacher on " + std::to_string(evalSet.samples.size()) +
                " samples");
   report.verification = verify(teacher, reference, *student, evalSet.samples, labels, log);
+  // Re-quantizes with `fp32Layers` kept in FP32 and verifies; the student is then that one.
+  auto requantize = [&](const std::vector<std::string> &fp32Layers, const std::string &why,
+                        llvm::raw_ostream &progress) {
+    studentModule = mlir::OwningOpRef<mlir::ModuleOp>(calibratedModule->clone());
+    quantize(*studentModule, fp32Layers, why);
+    student = std::make_unique<exec::ReferenceExecutor>(*studentModule, pool);
+    student->setWeightStreaming(streamWeights);
+    return verify(teacher, reference, *student, evalSet.samples, labels, progress);
+  };
   if (int8 && o.autoFp32Threshold > 0) {
     // Layers whose output error exceeds the threshold go back to FP32, once.
     std::vector<std::string> worst;
@@ -343,12 +349,22 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
       log << "      " << worst.size() << " layers exceed INT8 error "
           << llvm::format("%g", o.autoFp32Threshold)
           << ": re-quantizing with them in FP32\n";
-      studentModule = mlir::OwningOpRef<mlir::ModuleOp>(calibratedModule->clone());
-      quantize(*studentModule, worst);
-      student = std::make_unique<exec::ReferenceExecutor>(*studentModule, pool);
-      student->setWeightStreaming(streamWeights);
-      report.verification = verify(teacher, reference, *student, evalSet.samples, labels, log);
+      report.verification = requantize(
+          worst, llvm::formatv("INT8 output error above --auto-fp32 {0}", o.autoFp32Threshold).str(), log);
     }
+  }
+  AccuracyTarget accuracyTarget{o.maxDropPercent, o.maxMeanKl};
+  if (int8 && o.accuracyControl) {
+    std::string why = "kept in FP32 by --accuracy-control: among the INT8 layers that cost most "
+                      "on their own";
+    AccuracyControlResult control = controlAccuracy(
+        report.verification, accuracyTarget,
+        [&](const std::vector<std::string> &fp32Layers) {
+          return requantize(fp32Layers, why, llvm::nulls());
+        },
+        log);
+    report.verification = control.verification;
+    report.accuracyControlTrials = control.trials;
   }
   report.layers = layerPrecisions(*student);
   size_t int8Layers = 0;
@@ -357,7 +373,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   auto [drop, dropMetric] = measuredDrop(report.verification);
   report.dropPercent = drop;
   report.dropMetric = dropMetric;
-  report.passed = !o.maxDropPercent || (drop && *drop <= *o.maxDropPercent);
+  report.passed = accuracyTarget.metBy(report.verification);
   phases.end(report.passed ? "ok" : "accuracy target missed");
 
   phases.begin("codegen: host C++ + runtime");
@@ -428,7 +444,12 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   if (o.maxDropPercent)
     log << "  target   max drop " << llvm::format("%g", *o.maxDropPercent) << "% of " << dropMetric
         << ": measured " << (drop ? llvm::formatv("{0:F3}", *drop).str() : std::string("n/a")) << "% -> "
-        << (report.passed ? "met" : "MISSED") << "\n";
+        << (AccuracyTarget{o.maxDropPercent, {}}.metBy(report.verification) ? "met" : "MISSED") << "\n";
+  if (o.maxMeanKl)
+    log << "  target   max KL " << llvm::format("%g", *o.maxMeanKl) << " nats on output '"
+        << report.verification.outputs[0].name << "': measured "
+        << llvm::format("%.5f", report.verification.outputs[0].meanKl) << " -> "
+        << (AccuracyTarget{{}, o.maxMeanKl}.metBy(report.verification) ? "met" : "MISSED") << "\n";
   log << "  time    ";
   for (const auto &[name, s] : phases.times())
     log << " " << name.substr(0, name.find_first_of(" :")) << " " << llvm::format("%.2f", s) << "s";

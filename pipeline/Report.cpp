@@ -79,9 +79,12 @@ nlohmann::json reportJson(const ReportData &d) {
                    {"student", number(d.verification.task->student)},
                    {"count", d.verification.task->count}};
   acc["target"] = {{"max_drop_percent", d.maxDropPercent ? number(*d.maxDropPercent) : json()},
+                   {"max_mean_kl_nats", d.maxMeanKl ? number(*d.maxMeanKl) : json()},
                    {"drop_percent", d.dropPercent ? number(*d.dropPercent) : json()},
                    {"drop_metric", d.dropMetric},
                    {"passed", d.passed}};
+  if (d.accuracyControlTrials)
+    acc["target"]["accuracy_control_trials"] = *d.accuracyControlTrials;
   j["accuracy"] = acc;
   std::map<std::string, const LayerError *> errors;
   for (const auto &e : d.verification.layers)
@@ -111,11 +114,21 @@ std::string reportHtml(const ReportData &d) {
        "svg text{font:11px system-ui,sans-serif}</style></head><body>\n";
   h << "<h1>" << escapeHtml(d.modelFile) << " &rarr; " << escapeHtml(d.profile) << " / "
     << escapeHtml(d.precision) << "</h1>\n";
-  h << "<p class=\"" << (d.passed ? "ok" : "bad") << "\">Accuracy target: "
-    << (d.maxDropPercent ? "max drop " + general(*d.maxDropPercent) + "% of " + d.dropMetric +
-                               ", measured " + (d.dropPercent ? general(*d.dropPercent) + "%" : "n/a") +
-                               (d.passed ? " (met)" : " (MISSED)")
-                         : std::string("none set"))
+  std::vector<std::string> targets;
+  if (d.maxDropPercent)
+    targets.push_back("max drop " + general(*d.maxDropPercent) + "% of " + d.dropMetric + ", measured " +
+                      (d.dropPercent ? general(*d.dropPercent) + "%" : "n/a"));
+  if (d.maxMeanKl && !d.verification.outputs.empty())
+    targets.push_back("max KL " + general(*d.maxMeanKl) + " nats, measured " +
+                      general(d.verification.outputs[0].meanKl));
+  std::string targetText = targets.empty() ? "none set" : targets[0];
+  if (targets.size() > 1)
+    targetText += "; " + targets[1];
+  if (!targets.empty())
+    targetText += d.passed ? " (met)" : " (MISSED)";
+  if (d.accuracyControlTrials)
+    targetText += "; --accuracy-control ran " + std::to_string(*d.accuracyControlTrials) + " trials";
+  h << "<p class=\"" << (d.passed ? "ok" : "bad") << "\">Accuracy target: " << escapeHtml(targetText)
     << "</p>\n";
 
   h << "<h2>Metrics vs the FP32 teacher</h2>\n<p>" << d.verification.samples

@@ -29,9 +29,11 @@ struct ReportData {
   int64_t calibSamples = 0, calibSkippedNonFinite = 0;
   std::string evalSource;                    // "eval" path, or the calibration set
   uint64_t weightBytesBefore = 0, weightBytesAfter = 0;
-  std::optional<double> maxDropPercent;      // the user's target
+  std::optional<double> maxDropPercent;      // the user's targets
+  std::optional<double> maxMeanKl;
   std::optional<double> dropPercent;         // measured, in the target's unit
   std::string dropMetric;                    // what dropPercent measures
+  std::optional<int> accuracyControlTrials;  // quantize+verify runs of --accuracy-control
   bool passed = true;
   Verification verification;
   std::vector<LayerPrecision> layers;

@@ -129,4 +129,25 @@ Verification verify(const exec::ReferenceExecutor &teacher, const exec::Referenc
   return v;
 }
 
+std::pair<std::optional<double>, std::string> measuredDrop(const Verification &v) {
+  if (v.task && v.task->name == "accuracy")
+    return {100.0 * (v.task->teacher - v.task->student), "accuracy (percentage points)"};
+  if (v.task && v.task->name == "perplexity" && v.task->teacher > 0)
+    return {100.0 * (v.task->student / v.task->teacher - 1.0), "perplexity (relative increase)"};
+  if (!v.outputs.empty())
+    return {100.0 * (1.0 - v.outputs[0].cosine), "1 - cosine of output '" + v.outputs[0].name + "'"};
+  return {std::nullopt, "none"};
+}
+
+bool AccuracyTarget::metBy(const Verification &v) const {
+  if (maxDropPercent) {
+    auto drop = measuredDrop(v).first;
+    if (!drop || *drop > *maxDropPercent)
+      return false;
+  }
+  if (maxMeanKl && (v.outputs.empty() || v.outputs[0].meanKl > *maxMeanKl))
+    return false;
+  return true;
+}
+
 } // namespace ds::pipeline

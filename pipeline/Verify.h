@@ -54,4 +54,18 @@ Verification verify(const exec::ReferenceExecutor &teacher, const exec::Referenc
                     const std::vector<std::vector<rt::Tensor>> &samples,
                     const std::optional<rt::Tensor> &labels, llvm::raw_ostream &log);
 
+/// The drop the --max-drop target is checked against, in percent, and what it
+/// measures: accuracy points with labels, the relative perplexity increase for
+/// LMs, else 1 - cosine of output 0.
+std::pair<std::optional<double>, std::string> measuredDrop(const Verification &v);
+
+/// What the student must keep of the teacher (--max-drop, --max-kl); a target
+/// not set always holds.
+struct AccuracyTarget {
+  std::optional<double> maxDropPercent; // in measuredDrop's unit
+  std::optional<double> maxMeanKl;      // nats, mean over output 0's rows
+  bool any() const { return maxDropPercent || maxMeanKl; }
+  bool metBy(const Verification &v) const;
+};
+
 } // namespace ds::pipeline

@@ -226,7 +226,8 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
       if (glob.match(name))
         return keepAsFp32("kept by --keep-fp32");
     if (llvm::is_contained(autoFp32, name))
-      return keepAsFp32(llvm::formatv("INT8 output error above --auto-fp32 {0}", llvm::format("%g", double(autoFp32Threshold))).str());
+      return keepAsFp32(autoFp32Reason.empty() ? std::string("kept in FP32 by the pipeline")
+                                               : std::string(autoFp32Reason));
     Plan plan = planFor(op);
     if (!plan.declined.empty())
       return keepAsFp32(plan.declined);

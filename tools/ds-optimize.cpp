@@ -49,6 +49,10 @@ int main(int argc, char **argv) {
   app.add_option("--eval", o.eval, "held-out data to verify with (default: the calibration data)");
   app.add_option("--eval-labels", o.evalLabels, "class ids (.npy) of the eval samples, in order");
   app.add_option("--max-drop", maxDrop, "fail (exit 3) when accuracy drops more, e.g. 1%");
+  app.add_option("--max-kl", o.maxMeanKl,
+                 "fail (exit 3) when the mean KL(teacher || student) of output 0's rows (logits) "
+                 "exceeds this many nats")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--keep-fp32", o.keepFp32, "node-name glob to keep in FP32 (repeatable)");
   app.add_option("--smoothquant-alpha", o.smoothquantAlpha,
                  "SmoothQuant strength for MatMul/Gemm activations, 0 (off) to 1")
@@ -61,6 +65,9 @@ int main(int argc, char **argv) {
   app.add_option("--auto-fp32", o.autoFp32Threshold,
                  "keep layers in FP32 whose INT8 output error (relative L2) exceeds this")
       ->check(CLI::NonNegativeNumber);
+  app.add_flag("--accuracy-control", o.accuracyControl,
+               "when --max-drop/--max-kl is missed, return the INT8 layers that cost most on "
+               "their own to FP32 until it is met");
   app.add_option("--input-shape", inputShapes,
                  "fix an input's shape, e.g. input_ids=1x128 (repeatable): shapes are then "
                  "baked into the artifact and shape arithmetic is folded away");

@@ -107,10 +107,50 @@ def test_stories260k_int8_floor(stories260k_int8, load_report):
 @pytest.mark.xfail(strict=False, reason="per-token activations + GPTQ weights give top-1 0.898 "
                                         "(KL 0.024) on the 49-token trace; 3 of its 5 flips are "
                                         "positions whose FP32 top-2 margin is < 0.06 logits; "
-                                        "weight-only INT8 alone already gives 0.90; target 0.95")
+                                        "weight-only INT8 alone already gives 0.90; target 0.95. "
+                                        "--max-kl 0.01 --accuracy-control (5 layers FP32) gives "
+                                        "0.959, but top-1 is not monotone in the KL (--max-kl "
+                                        "0.005, 12 layers FP32: 0.898); bf16 weights alone flip one")
 def test_stories260k_int8_top1_agreement(stories260k_int8, load_report):
     logits = load_report(stories260k_int8)["accuracy"]["outputs"][0]
     assert logits["top1_agreement"] >= STORIES_MIN_TOP1, logits
+
+
+# stories260K's all-INT8 KL (0.024 nats) is above the LM target; --accuracy-control must bring
+# it under this by returning the layers that cost most alone to FP32.
+STORIES_CONTROLLED_MAX_KL = 0.01
+
+
+@pytest.fixture(scope="module")
+def stories260k_int8_controlled(stories260k_onnx, stories260k_reference_tokens, optimize_artifact,
+                                tmp_path_factory):
+    work = tmp_path_factory.mktemp("stories260k_int8_controlled")
+    tokens = work / "reference_tokens.npy"
+    np.save(tokens, np.array([[1] + stories260k_reference_tokens], dtype=np.int64))
+    args = ["--precision", "int8", "--quant-mode", "dynamic-per-token", "--weight-rounding", "gptq",
+            "--calib", tokens, "--eval", tokens, "--max-kl", str(STORIES_CONTROLLED_MAX_KL),
+            "--accuracy-control"]
+    return optimize_artifact(stories260k_onnx / "prefill.onnx", args, work / "out")
+
+
+def test_stories260k_accuracy_control_meets_its_kl_target(stories260k_int8, stories260k_int8_controlled,
+                                                          load_report):
+    plain = load_report(stories260k_int8)
+    report = load_report(stories260k_int8_controlled)
+    target = report["accuracy"]["target"]
+    assert target["passed"] is True and target["max_mean_kl_nats"] == STORIES_CONTROLLED_MAX_KL
+    logits = report["accuracy"]["outputs"][0]
+    assert logits["mean_kl_nats"] <= STORIES_CONTROLLED_MAX_KL, logits
+    assert plain["accuracy"]["outputs"][0]["mean_kl_nats"] > STORIES_CONTROLLED_MAX_KL, \
+        "the all-INT8 student already meets the target: the search was not exercised"
+    assert logits["top1_agreement"] >= STORIES_TOP1_FLOOR, logits
+    # A few layers back in FP32, each saying why; one trial per layer to rank, one per return.
+    layers = report["layers"]
+    fp32 = [l for l in layers if l["precision"] == "fp32"]
+    assert 0 < len(fp32) <= len(layers) // 4, [l["node"] for l in fp32]
+    assert all("--accuracy-control" in l["fp32_reason"] for l in fp32), fp32
+    assert target["accuracy_control_trials"] == len(layers) + len(fp32), target
+    assert report["size"]["weight_bytes_artifact"] < 0.6 * report["size"]["weight_bytes_fp32"]
 
 
 # --- the FP32 artifact --------------------------------------------------------------------------

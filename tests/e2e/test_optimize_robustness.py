@@ -207,11 +207,15 @@ def bad_cases(samples, tmp):
                         [str(double), "double", "float"]),
         "max-drop abc": ([model, "--precision", "int8", *calib, "--max-drop", "abc"],
                          ["--max-drop", "abc"]),
+        "accuracy control without a target": ([model, "--precision", "int8", *calib,
+                                               "--accuracy-control"],
+                                              ["--accuracy-control", "--max-drop", "--max-kl"]),
     }
 
 
 BAD_CASE_NAMES = ["missing model", "int4", "profile a100", "static int8 without --calib",
-                  "NaN in calibration", "wrong tensor name", "wrong dtype", "max-drop abc"]
+                  "NaN in calibration", "wrong tensor name", "wrong dtype", "max-drop abc",
+                  "accuracy control without a target"]
 
 
 @pytest.mark.parametrize("case", BAD_CASE_NAMES)

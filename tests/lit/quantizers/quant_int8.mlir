@@ -2,7 +2,7 @@
 // RUN: ds-opt --split-input-file --ds-quant-int8="mode=dynamic" %s | FileCheck %s --check-prefix=DYN
 // RUN: ds-opt --split-input-file --ds-quant-int8="keep-fp32=fc*" %s | FileCheck %s --check-prefix=KEEP
 // RUN: ds-opt --split-input-file --ds-quant-int8="smoothquant-alpha=0.5" %s | FileCheck %s --check-prefix=SQ
-// RUN: ds-opt --split-input-file --ds-quant-int8="auto-fp32=fc1 auto-fp32-threshold=0.05" %s | FileCheck %s --check-prefix=AUTO
+// RUN: ds-opt --split-input-file --ds-quant-int8='auto-fp32=fc1 auto-fp32-reason="INT8 error too high"' %s | FileCheck %s --check-prefix=AUTO
 // RUN: ds-opt --split-input-file --ds-quant-int8="mode=dynamic-per-token" %s | FileCheck %s --check-prefix=TOKEN
 // RUN: ds-opt --split-input-file --ds-quant-int8="weight-rounding=gptq" %s | FileCheck %s --check-prefix=GPTQ
 
@@ -19,7 +19,7 @@
 // KEEP-LABEL: func.func @matmul_bias_relu
 // KEEP:         ds.matmul {{.*}}ds.fp32_reason = "kept by --keep-fp32"
 // AUTO-LABEL: func.func @matmul_bias_relu
-// AUTO:         ds.matmul {{.*}}ds.fp32_reason = "INT8 output error above --auto-fp32 0.05"
+// AUTO:         ds.matmul {{.*}}ds.fp32_reason = "INT8 error too high"
 // DYN-LABEL: func.func @matmul_bias_relu
 // DYN:         ds.quant_matmul {{.*}} {activation = "relu"} :
 func.func @matmul_bias_relu(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
