@@ -2,12 +2,12 @@
 //
 // `--accuracy-control` (the idea of NNCF's quantize_with_accuracy_control and
 // ModelOpt's per-layer sensitivity search): when the all-INT8 student misses
-// its target (--max-drop, --max-kl), rank its INT8 layers by what each costs on its own
-// (only that layer INT8, the rest FP32), then return them to FP32, costliest
-// first, until the target holds. The isolated cost is what ranks the layers:
-// an error measured inside the all-INT8 model grows with depth (each layer
-// inherits the error of the ones before it) and so blames the late layers for
-// what the early ones did.
+// its target (--max-drop, --max-kl), rank its INT8 layers by what each costs
+// on its own (only that layer INT8, the rest FP32), then return them to FP32,
+// costliest first, until the target holds. The isolated cost ranks the layers
+// because an error measured inside the all-INT8 model grows with depth (each
+// layer inherits the error of the ones before it) and so blames the late
+// layers for what the early ones did.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -350,7 +350,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
           << llvm::format("%g", o.autoFp32Threshold)
           << ": re-quantizing with them in FP32\n";
       report.verification = requantize(
-          worst, llvm::formatv("INT8 output error above --auto-fp32 {0}", o.autoFp32Threshold).str(), log);
+          worst, llvm::formatv("INT8 output error above --auto-fp32 {0}", llvm::format("%g", o.autoFp32Threshold)).str(), log);
     }
   }
   AccuracyTarget accuracyTarget{o.maxDropPercent, o.maxMeanKl};
