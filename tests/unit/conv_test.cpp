@@ -1,6 +1,7 @@
 // Tests of the conv, conv_transpose and conv_integer kernels against naive
 // direct loops (random shapes, strides, pads, dilations, groups, auto_pad),
 // ONNX's spec examples, thread-count independence and error cases.
+#include "../../codegen/runtime/kernels/ConvWinograd.h"
 #include "ds/runtime/Kernel.h"
 
 #include <gtest/gtest.h>
@@ -304,9 +305,11 @@ TEST(ConvKernel, DirectPathTileRemainders) {
 
 TEST(ConvKernel, WinogradOverBatchesOfSixteen) {
   // 3x3 pad-1 stride-1 float convs over >= 16 images with >= 8 input channels
-  // per group take Winograd F(2x2, 3x3) on AVX-512 (16 images per vector): full
-  // and partial image blocks, odd planes (output blocks cut at the edge), a
-  // 1-pixel-wide plane, every channel-tile remainder, groups, no bias.
+  // per group take Winograd on AVX-512 (16 images per vector): F(4x4, 3x3) where
+  // it needs fewer products (4x4, 5x7, 9x10, 4x6 planes), F(2x2, 3x3) else (3x1,
+  // 6x6, 6x2, 7x2). Full and partial image blocks, planes that cut output
+  // blocks at the edge, a 1-pixel-wide plane, every channel-tile remainder,
+  // groups, no bias.
   std::mt19937 rng(77);
   checkConvCase({16, 16, 32, 1, {4, 4}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, true);
   checkConvCase({17, 8, 5, 1, {5, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, true);
@@ -315,6 +318,31 @@ TEST(ConvKernel, WinogradOverBatchesOfSixteen) {
   checkConvCase({16, 16, 14, 2, {6, 6}, {3, 3}, {1, 1}, {1, 1}, {}, "SAME_UPPER"}, rng, true);
   for (int64_t m : {7, 13, 24, 25})
     checkConvCase({16, 8, m, 1, {4, 6}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, true);
+  checkConvCase({16, 8, 11, 1, {6, 2}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, true);
+  checkConvCase({19, 10, 3, 1, {7, 2}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}}, rng, true);
+}
+
+TEST(ConvKernel, WinogradTileNeedsFewerProducts) {
+  // F(4x4) where its patches need fewer products than F(2x2)'s (ties: F(2x2)).
+  auto tileFor = [](int64_t h, int64_t w, int64_t batch = 16, int64_t cin = 8) {
+    conv::WindowGeometry g;
+    g.rank = 2;
+    g.in = {1, h, w};
+    g.out = {1, h, w};
+    g.kernel = {1, 3, 3};
+    g.padBegin = {0, 1, 1};
+    g.padEnd = {0, 1, 1};
+    return conv::winogradTile(g, batch, cin, 8);
+  };
+  if (tileFor(4, 4) == 0)
+    GTEST_SKIP() << "no AVX-512F: the Winograd path is off";
+  EXPECT_EQ(tileFor(4, 4), 4);  // one 6x6 patch: 36 products vs 4 x 16
+  EXPECT_EQ(tileFor(8, 8), 4);  // 4 x 36 vs 16 x 16
+  EXPECT_EQ(tileFor(6, 6), 2);  // 4 x 36 = 9 x 16
+  EXPECT_EQ(tileFor(7, 2), 2);  // 2 x 36 vs 4 x 16
+  EXPECT_EQ(tileFor(3, 1), 2);
+  EXPECT_EQ(tileFor(4, 4, 15), 0);     // fewer images than lanes
+  EXPECT_EQ(tileFor(4, 4, 16, 7), 0);  // too few input channels
 }
 
 /// Conv with `activation = "relu"` must equal the Relu kernel applied to the

@@ -277,18 +277,18 @@ void convDepthwise(ThreadPool &pool, const ConvProblem &p, const T *x, const T *
 }
 
 /// The Winograd path (ConvWinograd.h) over (group, block of 16 images) tasks.
-void convWinograd(const KernelContext &ctx, const ConvProblem &p, const Tensor &x,
+void convWinograd(const KernelContext &ctx, const ConvProblem &p, int tile, const Tensor &x,
                   const Tensor &w, const float *bias, bool relu, float *y) {
-  // U = G g G^T depends on the weights alone: kept per node (NodeCache.h).
+  // U = G g G^T depends on the weights and the tile alone: kept per node (NodeCache.h).
   auto transform = [&] {
     std::vector<float> u(static_cast<size_t>(
-        winogradWeightSize(p.groups, p.inPerGroup, p.outPerGroup)));
-    winogradWeights(w.data<float>(), p.groups, p.inPerGroup, p.outPerGroup, u.data());
+        winogradWeightSize(p.groups, p.inPerGroup, p.outPerGroup, tile)));
+    winogradWeights(w.data<float>(), p.groups, p.inPerGroup, p.outPerGroup, tile, u.data());
     return u;
   };
   std::vector<float> local;
-  const std::vector<float> *cached =
-      cachedFromConstant<std::vector<float>>(ctx, w, w.shape(), transform);
+  const std::vector<float> *cached = cachedFromConstant<std::vector<float>>(
+      ctx, w, std::make_pair(w.shape(), tile), transform);
   if (!cached)
     local = transform();
   const float *u = cached ? cached->data() : local.data();
@@ -302,7 +302,8 @@ void convWinograd(const KernelContext &ctx, const ConvProblem &p, const Tensor &
       a.x = x.data<float>() + grp * p.inPerGroup * g.inSize();
       a.xImageStride = p.inChannels * g.inSize();
       a.channels = p.inPerGroup;
-      a.u = u + grp * 16 * p.outPerGroup * p.inPerGroup;
+      a.tile = tile;
+      a.u = u + grp * winogradPoints(tile) * p.outPerGroup * p.inPerGroup;
       a.outChannels = p.outPerGroup;
       a.bias = bias ? bias + grp * p.outPerGroup : nullptr;
       a.relu = relu;
@@ -337,9 +338,10 @@ void convKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
     const T *bias = b.isAbsent() ? nullptr : b.data<T>();
     if (p.inPerGroup == 1 && p.groups > 1)
       convDepthwise<T>(ctx.pool, p, x.data<T>(), w.data<T>(), bias, relu, y.mutableData<T>());
-    else if (std::is_same_v<T, float> &&
-             winogradApplies(p.geom, p.batch, p.inPerGroup, p.outPerGroup))
-      convWinograd(ctx, p, x, w, reinterpret_cast<const float *>(bias), relu,
+    else if (const int tile = std::is_same_v<T, float>
+                                  ? winogradTile(p.geom, p.batch, p.inPerGroup, p.outPerGroup)
+                                  : 0)
+      convWinograd(ctx, p, tile, x, w, reinterpret_cast<const float *>(bias), relu,
                    reinterpret_cast<float *>(y.mutableData<T>()));
     else if (std::is_same_v<T, float> &&
              shiftedDirectApplies(p.geom, p.inPerGroup, p.outPerGroup))

@@ -1,9 +1,10 @@
-//===- ConvWinograd.cpp - Winograd F(2x2, 3x3) FP32 conv, images in lanes --===//
+//===- ConvWinograd.cpp - Winograd F(2x2 | 4x4, 3x3) FP32 conv, images in lanes -===//
 //
-// See ConvWinograd.h. One call works on a block of up to 16 images:
+// See ConvWinograd.h. One call works on a block of up to 16 images, with
+// output blocks of T x T (T = 2 or 4) from patches of A x A = (T + 2)^2 inputs:
 //  1. the block's input planes are transposed into a zero-padded scratch,
 //     xt[c][row][col] = 16 floats (one per image), rows/cols padded by 1 and
-//     up to a whole number of 2x2 output blocks;
+//     up to a whole number of T x T output blocks;
 //  2. per chunk of up to 4 patches: V = B^T d B for every input channel,
 //     vt[patch][point][c];
 //  3. per tile of output channels and per point: M = sum_c U (.) V, a
@@ -72,53 +73,116 @@ template <int MC, int NV> struct PointTile {
 };
 constexpr auto kPointTiles = makeTable<PointTileFn, PointTile>();
 
-/// V = B^T d B of one 4x4 patch whose top-left is `d` (rows `rowStride` floats
-/// apart, 16 floats per column), into v[point * pointStride].
+/// The transforms of F(T x T, 3x3) as 1-D steps on columns, then rows (Lavin &
+/// Gray; F(4x4) uses the points 0, +-1, +-2 and infinity). Each is written out by
+/// hand: a generic matrix product would multiply by the zeros of B and A, which
+/// is neither free nor exact for Inf/NaN inputs.
+template <int T> struct Tile;
+
+template <> struct Tile<2> {
+  static constexpr int A = 4;
+  /// G: [A][3], applied to the weights in double.
+  static constexpr double G[A][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  __attribute__((target("avx512f"), always_inline)) static inline void
+  inputStep(const __m512 (&d)[A], __m512 (&t)[A]) {
+    t[0] = _mm512_sub_ps(d[0], d[2]);
+    t[1] = _mm512_add_ps(d[1], d[2]);
+    t[2] = _mm512_sub_ps(d[2], d[1]);
+    t[3] = _mm512_sub_ps(d[1], d[3]);
+  }
+  __attribute__((target("avx512f"), always_inline)) static inline void
+  outputStep(const __m512 (&m)[A], __m512 (&y)[2]) {
+    y[0] = _mm512_add_ps(_mm512_add_ps(m[0], m[1]), m[2]);
+    y[1] = _mm512_sub_ps(_mm512_sub_ps(m[1], m[2]), m[3]);
+  }
+};
+
+template <> struct Tile<4> {
+  static constexpr int A = 6;
+  static constexpr double G[A][3] = {{1.0 / 4, 0, 0},
+                                     {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                     {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                     {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                     {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                     {0, 0, 1}};
+  /// B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0;
+  ///        0 2 -1 -2 1 0; 0 4 0 -5 0 1], sharing the sums rows 1-4 have in common.
+  __attribute__((target("avx512f"), always_inline)) static inline void
+  inputStep(const __m512 (&d)[A], __m512 (&t)[A]) {
+    const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f);
+    t[0] = _mm512_fnmadd_ps(five, d[2], _mm512_fmadd_ps(four, d[0], d[4]));
+    const __m512 a = _mm512_fnmadd_ps(four, d[2], d[4]); // d4 - 4 d2
+    const __m512 b = _mm512_fnmadd_ps(four, d[1], d[3]); // d3 - 4 d1
+    t[1] = _mm512_add_ps(a, b);
+    t[2] = _mm512_sub_ps(a, b);
+    const __m512 c = _mm512_sub_ps(d[4], d[2]);
+    const __m512 e = _mm512_add_ps(_mm512_sub_ps(d[3], d[1]), _mm512_sub_ps(d[3], d[1]));
+    t[3] = _mm512_add_ps(c, e);
+    t[4] = _mm512_sub_ps(c, e);
+    t[5] = _mm512_fnmadd_ps(five, d[3], _mm512_fmadd_ps(four, d[1], d[5]));
+  }
+  /// A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+  __attribute__((target("avx512f"), always_inline)) static inline void
+  outputStep(const __m512 (&m)[A], __m512 (&y)[4]) {
+    const __m512 s12 = _mm512_add_ps(m[1], m[2]), d12 = _mm512_sub_ps(m[1], m[2]);
+    const __m512 s34 = _mm512_add_ps(m[3], m[4]), d34 = _mm512_sub_ps(m[3], m[4]);
+    y[0] = _mm512_add_ps(_mm512_add_ps(m[0], s12), s34);
+    y[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), d34, d12);
+    y[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), s34, s12);
+    y[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d34, d12), m[5]);
+  }
+};
+
+/// V = B^T d B of one A x A patch whose top-left is `d` (rows `rowStride` floats
+/// apart, 16 floats per column), into v[point * pointStride], point = A * row + col.
+template <int T>
 __attribute__((target("avx512f"))) void inputTransform(const float *d, int64_t rowStride,
                                                        float *v, int64_t pointStride) {
-  __m512 t[4][4];
-  DS_UNROLL for (int k = 0; k < 4; ++k) {
-    const __m512 d0 = _mm512_loadu_ps(d + k * 16), d1 = _mm512_loadu_ps(d + rowStride + k * 16);
-    const __m512 d2 = _mm512_loadu_ps(d + 2 * rowStride + k * 16);
-    const __m512 d3 = _mm512_loadu_ps(d + 3 * rowStride + k * 16);
-    t[0][k] = _mm512_sub_ps(d0, d2);
-    t[1][k] = _mm512_add_ps(d1, d2);
-    t[2][k] = _mm512_sub_ps(d2, d1);
-    t[3][k] = _mm512_sub_ps(d1, d3);
+  constexpr int A = Tile<T>::A;
+  __m512 t[A][A]; // t[i][k] = (B^T d)[i][k]
+  DS_UNROLL for (int k = 0; k < A; ++k) {
+    __m512 col[A], out[A];
+    DS_UNROLL for (int r = 0; r < A; ++r)
+      col[r] = _mm512_loadu_ps(d + r * rowStride + k * 16);
+    Tile<T>::inputStep(col, out);
+    DS_UNROLL for (int i = 0; i < A; ++i)
+      t[i][k] = out[i];
   }
-  DS_UNROLL for (int i = 0; i < 4; ++i) {
-    _mm512_storeu_ps(v + (4 * i + 0) * pointStride, _mm512_sub_ps(t[i][0], t[i][2]));
-    _mm512_storeu_ps(v + (4 * i + 1) * pointStride, _mm512_add_ps(t[i][1], t[i][2]));
-    _mm512_storeu_ps(v + (4 * i + 2) * pointStride, _mm512_sub_ps(t[i][2], t[i][1]));
-    _mm512_storeu_ps(v + (4 * i + 3) * pointStride, _mm512_sub_ps(t[i][1], t[i][3]));
+  DS_UNROLL for (int i = 0; i < A; ++i) {
+    __m512 out[A];
+    Tile<T>::inputStep(t[i], out);
+    DS_UNROLL for (int j = 0; j < A; ++j)
+      _mm512_storeu_ps(v + (A * i + j) * pointStride, out[j]);
   }
 }
 
 /// Y = A^T M A (+ bias, Relu) of one output channel and patch: m[point *
-/// pointStride] in; output (row i, column j) of the 2x2 block goes to y[2 * i + j]
-/// (16 floats each).
+/// pointStride] in; output (row i, column j) of the T x T block goes to
+/// y[T * i + j] (16 floats each).
+template <int T>
 __attribute__((target("avx512f"))) void outputTransform(const float *m, int64_t pointStride,
                                                         float bias, bool relu,
-                                                        float *const (&y)[4]) {
-  __m512 s[2][4];
-  DS_UNROLL for (int k = 0; k < 4; ++k) {
-    const __m512 m0 = _mm512_loadu_ps(m + (0 * 4 + k) * pointStride);
-    const __m512 m1 = _mm512_loadu_ps(m + (1 * 4 + k) * pointStride);
-    const __m512 m2 = _mm512_loadu_ps(m + (2 * 4 + k) * pointStride);
-    const __m512 m3 = _mm512_loadu_ps(m + (3 * 4 + k) * pointStride);
-    s[0][k] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-    s[1][k] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+                                                        float *const (&y)[T * T]) {
+  constexpr int A = Tile<T>::A;
+  __m512 s[T][A]; // s[i][k] = (A^T M)[i][k]
+  DS_UNROLL for (int k = 0; k < A; ++k) {
+    __m512 col[A], out[T];
+    DS_UNROLL for (int r = 0; r < A; ++r)
+      col[r] = _mm512_loadu_ps(m + (r * A + k) * pointStride);
+    Tile<T>::outputStep(col, out);
+    DS_UNROLL for (int i = 0; i < T; ++i)
+      s[i][k] = out[i];
   }
   const __m512 b = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
-  DS_UNROLL for (int i = 0; i < 2; ++i) {
-    __m512 y0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]), b);
-    __m512 y1 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]), b);
-    if (relu) { // x < 0 ? 0 : x, as the Relu kernel
-      y0 = _mm512_mask_mov_ps(y0, _mm512_cmp_ps_mask(y0, zero, _CMP_LT_OQ), zero);
-      y1 = _mm512_mask_mov_ps(y1, _mm512_cmp_ps_mask(y1, zero, _CMP_LT_OQ), zero);
+  DS_UNROLL for (int i = 0; i < T; ++i) {
+    __m512 out[T];
+    Tile<T>::outputStep(s[i], out);
+    DS_UNROLL for (int j = 0; j < T; ++j) {
+      __m512 v = _mm512_add_ps(out[j], b);
+      if (relu) // x < 0 ? 0 : x, as the Relu kernel
+        v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), zero);
+      _mm512_storeu_ps(y[T * i + j], v);
     }
-    _mm512_storeu_ps(y[2 * i], y0);
-    _mm512_storeu_ps(y[2 * i + 1], y1);
   }
 }
 
@@ -202,53 +266,23 @@ __attribute__((target("avx512f"))) void transposeOutputs(const WinogradArgs &a, 
     }
 }
 
-} // namespace
-
-bool winogradApplies(const WindowGeometry &g, int64_t batch, int64_t inPerGroup,
-                     int64_t outPerGroup) {
-  if (!cpuHasAvx512f() || batch < kWinogradLanes || inPerGroup < 8 || inPerGroup > 256 ||
-      outPerGroup < 1)
-    return false;
-  if (!(g.in[0] == 1 && g.kernel == Dims3{1, 3, 3} && g.stride == Dims3{1, 1, 1} &&
-        g.dilation == Dims3{1, 1, 1} && g.padBegin == Dims3{0, 1, 1} &&
-        g.padEnd == Dims3{0, 1, 1}))
-    return false;
-  // The transposed, padded block of inputs and the block of outputs stay within 1 MB each.
-  const int64_t rows = 2 * ((g.out[1] + 1) / 2) + 2, cols = 2 * ((g.out[2] + 1) / 2) + 2;
-  constexpr int64_t kMaxFloats = (int64_t{1} << 20) / 4 / kWinogradLanes;
-  return inPerGroup * rows * cols <= kMaxFloats && outPerGroup * g.outSize() <= kMaxFloats;
+/// The tile's scratch sizes: patch rows/columns of the padded plane.
+struct PatchGrid {
+  int64_t patchRows, patchCols, rows, cols;
+};
+PatchGrid patchGrid(const WindowGeometry &g, int tile) {
+  const int64_t pr = (g.out[1] + tile - 1) / tile, pc = (g.out[2] + tile - 1) / tile;
+  return {pr, pc, tile * pr + 2, tile * pc + 2};
 }
 
-void winogradWeights(const float *w, int64_t groups, int64_t inPerGroup, int64_t outPerGroup,
-                     float *u) {
-  // G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], in double, rounded once.
-  static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-  const int64_t M = groups * outPerGroup;
-  for (int64_t m = 0; m < M; ++m) {
-    const int64_t grp = m / outPerGroup, mg = m % outPerGroup;
-    for (int64_t c = 0; c < inPerGroup; ++c) {
-      const float *f = w + (m * inPerGroup + c) * 9;
-      double gf[4][3]; // G g
-      for (int i = 0; i < 4; ++i)
-        for (int k = 0; k < 3; ++k)
-          gf[i][k] = G[i][0] * f[k] + G[i][1] * f[3 + k] + G[i][2] * f[6 + k];
-      for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) {
-          const double value = gf[i][0] * G[j][0] + gf[i][1] * G[j][1] + gf[i][2] * G[j][2];
-          u[((grp * 16 + 4 * i + j) * outPerGroup + mg) * inPerGroup + c] =
-              static_cast<float>(value);
-        }
-    }
-  }
-}
-
-__attribute__((target("avx512f"))) void winogradImages(const WinogradArgs &a, int64_t n0,
+template <int T>
+__attribute__((target("avx512f"))) void imagesWithTile(const WinogradArgs &a, int64_t n0,
                                                        int64_t count) {
+  constexpr int A = Tile<T>::A, Points = A * A;
   const WindowGeometry &g = *a.g;
   const int64_t outH = g.out[1], outW = g.out[2];
-  const int64_t patchRows = (outH + 1) / 2, patchCols = (outW + 1) / 2;
+  const auto [patchRows, patchCols, rows, cols] = patchGrid(g, T);
   const int64_t patches = patchRows * patchCols;
-  const int64_t rows = 2 * patchRows + 2, cols = 2 * patchCols + 2;
   const int64_t C = a.channels, Mg = a.outChannels, L = kWinogradLanes;
 
   // 1. xt[c][row][col][lane], zero where padded or past `count` images.
@@ -258,24 +292,24 @@ __attribute__((target("avx512f"))) void winogradImages(const WinogradArgs &a, in
   transposeInputs(a, n0, count, cols, rows, xt);
   float *yt = scratch(ytStorage, static_cast<size_t>(Mg * outH * outW * L));
 
-  float *vt = scratch(vtStorage, static_cast<size_t>(kMaxPatches * 16 * C * L));
-  float *mt = scratch(mtStorage, static_cast<size_t>(16 * kAccumulators * L));
-  alignas(64) float discard[16]; // outputs of a block's cut-off row or column
+  float *vt = scratch(vtStorage, static_cast<size_t>(kMaxPatches * Points * C * L));
+  float *mt = scratch(mtStorage, static_cast<size_t>(Points * kAccumulators * L));
+  alignas(64) float discard[16]; // outputs of a block's cut-off rows or columns
   for (int64_t p0 = 0; p0 < patches; p0 += kMaxPatches) {
     const int nv = static_cast<int>(std::min<int64_t>(kMaxPatches, patches - p0));
     // 2. vt[j][point][c][lane] for the chunk's patches.
     for (int j = 0; j < nv; ++j) {
       const int64_t pr = (p0 + j) / patchCols, pc = (p0 + j) % patchCols;
       for (int64_t c = 0; c < C; ++c)
-        inputTransform(xt + ((c * rows + 2 * pr) * cols + 2 * pc) * L, cols * L,
-                       vt + (j * 16 * C + c) * L, C * L);
+        inputTransform<T>(xt + ((c * rows + T * pr) * cols + T * pc) * L, cols * L,
+                          vt + (j * Points * C + c) * L, C * L);
     }
     // 3 and 4, per tile of output channels.
     forEachChannelTile(nv, Mg, [&](size_t kind, int64_t m0, int64_t mc) {
-      for (int point = 0; point < 16; ++point) {
+      for (int point = 0; point < Points; ++point) {
         const float *v[kMaxPatches];
         for (int j = 0; j < nv; ++j)
-          v[j] = vt + (j * 16 + point) * C * L;
+          v[j] = vt + (j * Points + point) * C * L;
         kPointTiles[nv - 1][kind](C, a.u + (point * Mg + m0) * C, C, v,
                                   mt + point * mc * nv * L);
       }
@@ -283,19 +317,86 @@ __attribute__((target("avx512f"))) void winogradImages(const WinogradArgs &a, in
         const int64_t m = m0 + i;
         for (int j = 0; j < nv; ++j) {
           const int64_t pr = (p0 + j) / patchCols, pc = (p0 + j) % patchCols;
-          float *dst[4];
-          for (int q = 0; q < 4; ++q) {
-            const int64_t oh = 2 * pr + q / 2, ow = 2 * pc + q % 2;
+          float *dst[T * T];
+          for (int q = 0; q < T * T; ++q) {
+            const int64_t oh = T * pr + q / T, ow = T * pc + q % T;
             dst[q] = oh < outH && ow < outW ? yt + ((m * outH + oh) * outW + ow) * L : discard;
           }
-          outputTransform(mt + (i * nv + j) * L, mc * nv * L, a.bias ? a.bias[m] : 0.0f,
-                          a.relu, dst);
+          outputTransform<T>(mt + (i * nv + j) * L, mc * nv * L, a.bias ? a.bias[m] : 0.0f,
+                             a.relu, dst);
         }
       }
     });
   }
   // 5. yt[m][position][lane] back to NCHW.
   transposeOutputs(a, n0, count, yt);
+}
+
+template <int T>
+void weightsWithTile(const float *w, int64_t groups, int64_t inPerGroup, int64_t outPerGroup,
+                     float *u) {
+  constexpr int A = Tile<T>::A;
+  const auto &G = Tile<T>::G;
+  const int64_t M = groups * outPerGroup;
+  for (int64_t m = 0; m < M; ++m) {
+    const int64_t grp = m / outPerGroup, mg = m % outPerGroup;
+    for (int64_t c = 0; c < inPerGroup; ++c) {
+      const float *f = w + (m * inPerGroup + c) * 9;
+      double gf[A][3]; // G g
+      for (int i = 0; i < A; ++i)
+        for (int k = 0; k < 3; ++k)
+          gf[i][k] = G[i][0] * f[k] + G[i][1] * f[3 + k] + G[i][2] * f[6 + k];
+      for (int i = 0; i < A; ++i)
+        for (int j = 0; j < A; ++j) {
+          const double value = gf[i][0] * G[j][0] + gf[i][1] * G[j][1] + gf[i][2] * G[j][2];
+          u[((grp * A * A + A * i + j) * outPerGroup + mg) * inPerGroup + c] =
+              static_cast<float>(value);
+        }
+    }
+  }
+}
+
+/// Multiplies of the products per image and channel pair: patches x points.
+int64_t productCost(const WindowGeometry &g, int tile) {
+  const PatchGrid grid = patchGrid(g, tile);
+  return grid.patchRows * grid.patchCols * (tile + 2) * (tile + 2);
+}
+
+} // namespace
+
+int winogradTile(const WindowGeometry &g, int64_t batch, int64_t inPerGroup,
+                 int64_t outPerGroup) {
+  if (!cpuHasAvx512f() || batch < kWinogradLanes || inPerGroup < 8 || inPerGroup > 256 ||
+      outPerGroup < 1)
+    return 0;
+  if (!(g.in[0] == 1 && g.kernel == Dims3{1, 3, 3} && g.stride == Dims3{1, 1, 1} &&
+        g.dilation == Dims3{1, 1, 1} && g.padBegin == Dims3{0, 1, 1} &&
+        g.padEnd == Dims3{0, 1, 1}))
+    return 0;
+  // F(4x4) when it needs fewer products (a 4x4 plane: 36 per pair instead of
+  // 64), F(2x2) otherwise: it also rounds less.
+  const int tile = productCost(g, 4) < productCost(g, 2) ? 4 : 2;
+  // The transposed, padded block of inputs and the block of outputs stay within 1 MB each.
+  const PatchGrid grid = patchGrid(g, tile);
+  constexpr int64_t kMaxFloats = (int64_t{1} << 20) / 4 / kWinogradLanes;
+  return inPerGroup * grid.rows * grid.cols <= kMaxFloats && outPerGroup * g.outSize() <= kMaxFloats
+             ? tile
+             : 0;
+}
+
+void winogradWeights(const float *w, int64_t groups, int64_t inPerGroup, int64_t outPerGroup,
+                     int tile, float *u) {
+  if (tile == 4)
+    weightsWithTile<4>(w, groups, inPerGroup, outPerGroup, u);
+  else
+    weightsWithTile<2>(w, groups, inPerGroup, outPerGroup, u);
+}
+
+void winogradImages(const WinogradArgs &a, int64_t n0, int64_t count) {
+  if (a.tile == 4)
+    imagesWithTile<4>(a, n0, count);
+  else
+    imagesWithTile<2>(a, n0, count);
 }
 
 } // namespace ds::rt::conv
