@@ -68,11 +68,14 @@ constexpr size_t kAlignment = 64;
 /// run, ~30% of a small CNN's latency. Buffers of at least kMinCached bytes
 /// are kept in size classes of four steps per power of two (<= 25% slack), up
 /// to kMaxCachedBytes in all; smaller ones go to malloc, which bins them well.
+/// The floor was 64 KB: the sample LM artifact's 32 KB tensors (its KV heads)
+/// then went back to malloc, whose heap trimming returned them to the OS, and
+/// every run took ~75 page faults (~10% of its latency) to map them again.
 /// Contents are zeroed on every allocation (except Tensor::uninitialized, whose
 /// callers write every element), so reuse is invisible.
 class BufferCache {
 public:
-  static constexpr size_t kMinCached = size_t(64) << 10;
+  static constexpr size_t kMinCached = size_t(4) << 10;
   static constexpr size_t kMaxCachedBytes = size_t(256) << 20;
 
   /// The allocation size for `bytes` (its class), or `bytes` rounded to the

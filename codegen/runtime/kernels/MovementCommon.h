@@ -119,9 +119,23 @@ inline void simplifyStridedView(Shape &dims, std::vector<int64_t> &strides) {
   strides = std::move(s);
 }
 
+/// Copies one contiguous run of `bytes`. Short runs of the common widths are
+/// fixed-size copies the compiler inlines: an LM's head transposes are
+/// thousands of 64-byte runs, where a memcpy call per run cost more than the
+/// bytes (the sample LM's transposes: 0.176 -> see BENCHMARKS.md).
+inline void copyRun(void *out, const void *in, size_t bytes) {
+  switch (bytes) {
+  case 16: std::memcpy(out, in, 16); return;
+  case 32: std::memcpy(out, in, 32); return;
+  case 64: std::memcpy(out, in, 64); return;
+  case 128: std::memcpy(out, in, 128); return;
+  default: std::memcpy(out, in, bytes);
+  }
+}
+
 /// dst[row-major over outDims] = src[base + sum(index[i] * srcStrides[i])].
 /// Strides are in elements and may be 0 (broadcast) or negative (reversal).
-/// Runs of unit source stride become memcpy; the rest is a simple strided loop.
+/// Runs of unit source stride become copyRun; the rest is a simple strided loop.
 template <typename T>
 void stridedCopy(ThreadPool &pool, Shape outDims, std::vector<int64_t> srcStrides,
                  int64_t srcBase, const T *src, T *dst) {
@@ -146,7 +160,7 @@ void stridedCopy(ThreadPool &pool, Shape outDims, std::vector<int64_t> srcStride
       const T *in = src + walker.offset();
       T *out = dst + r * inner;
       if (innerStride == 1) {
-        std::memcpy(out, in, static_cast<size_t>(inner) * sizeof(T));
+        copyRun(out, in, static_cast<size_t>(inner) * sizeof(T));
       } else if (innerStride == 0) {
         T v = in[0];
         for (int64_t j = 0; j < inner; ++j)
