@@ -122,7 +122,7 @@ inline void simplifyStridedView(Shape &dims, std::vector<int64_t> &strides) {
 /// Copies one contiguous run of `bytes`. Short runs of the common widths are
 /// fixed-size copies the compiler inlines: an LM's head transposes are
 /// thousands of 64-byte runs, where a memcpy call per run cost more than the
-/// bytes (the sample LM's transposes: 0.176 -> see BENCHMARKS.md).
+/// bytes (the sample LM INT8 prefill's 20 transposes: 0.18 -> 0.155 ms per run).
 inline void copyRun(void *out, const void *in, size_t bytes) {
   switch (bytes) {
   case 16: std::memcpy(out, in, 16); return;
