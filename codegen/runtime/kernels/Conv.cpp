@@ -20,6 +20,7 @@
 #include "ConvCommon.h"
 #include "ConvGemm.h"
 #include "ConvIm2col.h"
+#include "Scratch.h"
 #include "ConvShiftedDirect.h"
 #include "ConvWinograd.h"
 #include "FusedActivation.h"
@@ -78,13 +79,10 @@ Shape convOutputShape(const ConvProblem &p) {
   return shape;
 }
 
-/// A grow-only per-thread buffer: im2col and GEMM scratch are on every call's
-/// hot path, and fresh (zero-filled) vectors would memset and page-fault each time.
+/// The calling thread's im2col/GEMM scratch for T (Scratch.h).
 template <typename T> T *threadScratch(size_t count) {
-  static thread_local std::vector<T> storage;
-  if (storage.size() < count)
-    storage.resize(count);
-  return storage.data();
+  static thread_local Scratch<T> storage;
+  return storage.get(count);
 }
 
 /// How convIm2col cuts the output columns of one group into tasks. Large

@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 #include "ConvWinograd.h"
 #include "RegisterTiles.h"
+#include "Scratch.h"
 #include "TargetClones.h"
 
 #include <immintrin.h>
@@ -31,13 +32,6 @@ namespace {
 
 using namespace tiles;
 constexpr int kMaxPatches = kMaxVectors; // patches per chunk (NV)
-
-/// A grow-only per-thread float buffer (the scratch is on every call's path).
-float *scratch(std::vector<float> &storage, size_t count) {
-  if (storage.size() < count)
-    storage.resize(count);
-  return storage.data();
-}
 
 /// M for MC output channels x NV patches at one point: m[(i * NV + j) * 16] =
 /// sum_c u[i * uStride + c] * v[j][c * 16 .. + 16).
@@ -286,14 +280,14 @@ __attribute__((target("avx512f"))) void imagesWithTile(const WinogradArgs &a, in
   const int64_t C = a.channels, Mg = a.outChannels, L = kWinogradLanes;
 
   // 1. xt[c][row][col][lane], zero where padded or past `count` images.
-  static thread_local std::vector<float> xtStorage, vtStorage, mtStorage, ytStorage;
-  float *xt = scratch(xtStorage, static_cast<size_t>(C * rows * cols * L));
+  static thread_local Scratch<float> xtStorage, vtStorage, mtStorage, ytStorage;
+  float *xt = xtStorage.get(static_cast<size_t>(C * rows * cols * L));
   std::fill(xt, xt + C * rows * cols * L, 0.0f);
   transposeInputs(a, n0, count, cols, rows, xt);
-  float *yt = scratch(ytStorage, static_cast<size_t>(Mg * outH * outW * L));
+  float *yt = ytStorage.get(static_cast<size_t>(Mg * outH * outW * L));
 
-  float *vt = scratch(vtStorage, static_cast<size_t>(kMaxPatches * Points * C * L));
-  float *mt = scratch(mtStorage, static_cast<size_t>(Points * kAccumulators * L));
+  float *vt = vtStorage.get(static_cast<size_t>(kMaxPatches * Points * C * L));
+  float *mt = mtStorage.get(static_cast<size_t>(Points * kAccumulators * L));
   alignas(64) float discard[16]; // outputs of a block's cut-off rows or columns
   for (int64_t p0 = 0; p0 < patches; p0 += kMaxPatches) {
     const int nv = static_cast<int>(std::min<int64_t>(kMaxPatches, patches - p0));

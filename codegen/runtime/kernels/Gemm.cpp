@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "Gemm.h"
 #include "GemmMicroKernels.h"
+#include "Scratch.h"
 
 #include "ds/runtime/Tensor.h"
 
@@ -99,24 +100,6 @@ constexpr double kMinParallelFlops = 2.0e6;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
-
-/// Per-thread packing buffers, grown on demand and kept: packing is on every
-/// call's hot path and fresh allocations would page-fault each time.
-class ScratchBuffer {
-public:
-  float *get(size_t count) {
-    if (count > capacity_) {
-      storage_.assign(count + 16, 0.0f);
-      capacity_ = count;
-    }
-    auto addr = reinterpret_cast<uintptr_t>(storage_.data());
-    return reinterpret_cast<float *>((addr + 63) & ~uintptr_t(63));
-  }
-
-private:
-  std::vector<float> storage_;
-  size_t capacity_ = 0;
-};
 
 struct Problem {
   bool transA, transB;
@@ -232,7 +215,7 @@ void prefillTile(const Problem &p, int64_t i0, int64_t rows, int64_t j0, int64_t
 /// p0 at prepackedB + p0 * roundUp(N, NR)); otherwise the tile packs its own slice.
 void runTile(const Problem &p, const MicroKernelFamily &family, int64_t m0, int64_t m1,
              int64_t n0, int64_t n1, const float *prepackedB) {
-  static thread_local ScratchBuffer aScratch, bScratch;
+  static thread_local Scratch<float> aScratch, bScratch;
   const int mr = family.mr, nr = family.nr;
   const int64_t cols = n1 - n0;
   float *bSlice =
@@ -309,7 +292,7 @@ void runMatVec(const Problem &p, const MicroKernelFamily &family, ThreadPool *po
   int64_t ld = rowVector ? p.ldb : p.lda;
 
   auto work = [&](int64_t o0, int64_t o1) {
-    static thread_local ScratchBuffer accScratch;
+    static thread_local Scratch<float> accScratch;
     float *acc = accScratch.get(static_cast<size_t>(o1 - o0));
     if (matRowsAlongK) {
       for (int64_t o = o0; o < o1; ++o)
@@ -337,7 +320,7 @@ constexpr int64_t kDotsMaxColumns = 16;
 /// parallel chunks, each computed into scratch and then stored with beta and the bias.
 void runDots(const Problem &p, const MicroKernelFamily &family, ThreadPool *pool) {
   auto work = [&](int64_t r0, int64_t r1) {
-    static thread_local ScratchBuffer accScratch;
+    static thread_local Scratch<float> accScratch;
     float *acc = accScratch.get(static_cast<size_t>((r1 - r0) * p.N));
     family.dots(p.K, r1 - r0, p.N, p.A + r0 * p.lda, p.lda, p.B, p.ldb, acc, p.N);
     for (int64_t i = r0; i < r1; ++i)
@@ -484,7 +467,7 @@ void runGemm(const MicroKernelFamily &family, const Problem &p, ThreadPool *pool
   // With several row tiles, each would pack the same B slices: pack op(B) once,
   // in parallel, and share it.
   if (!packedB && rowTiles > 1) {
-    static thread_local ScratchBuffer sharedB;
+    static thread_local Scratch<float> sharedB;
     float *packed = sharedB.get(static_cast<size_t>(roundUp(N, nr) * K));
     packAllB(p, family, pool, parallel, packed);
     packedB = packed;

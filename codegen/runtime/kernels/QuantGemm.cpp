@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "QuantGemm.h"
 #include "QuantGemmKernels.h"
+#include "Scratch.h"
 
 #include "MovementQuantize.h"
 
@@ -113,24 +114,6 @@ constexpr int64_t kMaxRowBandPanels = 16;
 constexpr double kMinParallelMacs = 0.5e6;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-/// Grow-only, 64-byte aligned per-thread scratch: packing and the int32 tile
-/// are on every call's hot path, and fresh allocations would page-fault.
-template <typename T> class Scratch {
-public:
-  T *get(size_t count) {
-    if (count > capacity_) {
-      storage_.assign(count + 64 / sizeof(T), T{});
-      capacity_ = count;
-    }
-    auto addr = reinterpret_cast<uintptr_t>(storage_.data());
-    return reinterpret_cast<T *>((addr + 63) & ~uintptr_t(63));
-  }
-
-private:
-  std::vector<T> storage_;
-  size_t capacity_ = 0;
-};
 
 /// Packs rows [i0, i0 + rows) of A, all of K, into one MR panel.
 void packAPanel(const QuantGemmA &a, const MicroKernelFamily &family, int64_t K, int64_t i0,
