@@ -1,7 +1,7 @@
 //===- NodeCache.h - values derived from a constant operand, kept per node --===//
 //
 // Kernels that prepare a constant operand (the GEMM's packed B, a conv's
-// Winograd-transformed weights) keep the result in their node's
+// Winograd-transformed weights, the INT8 kernels' packed weights) keep the result in their node's
 // KernelContext::state. A node cannot tell a constant from an activation, so
 // the cache keys on storage identity: it holds a reference to the operand's
 // storage (so the buffer cannot be freed and recycled for a different value

@@ -316,7 +316,7 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
   // ordered (ky, kx, c) in the packed weights and in A. The choice depends on
   // the weights alone, so the per-node pack cache always matches it.
   const bool channelsLast = quant_conv::channelsLastApplies(p.inPerGroup);
-  std::shared_ptr<quant_ops::PackedWeights> holder;
+  std::vector<QuantPackedB> uncached;
   const std::vector<QuantPackedB> &packs = quant_ops::packedWeights(
       ctx, w,
       [&] {
@@ -334,7 +334,7 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
         }
         return v;
       },
-      holder);
+      uncached);
   std::vector<uint8_t> xLast;
   if (channelsLast) {
     xLast.resize(xq8.size());

@@ -1,5 +1,6 @@
 //===- QuantGemmOperands.cpp - operands shared by quant_matmul and quant_conv ===//
 #include "QuantGemmOperands.h"
+#include "NodeCache.h"
 
 #include "MovementCommon.h"
 #include "MovementQuantize.h"
@@ -54,21 +55,12 @@ const float *checkBias(const Tensor &bias, int64_t count) {
 const std::vector<QuantPackedB> &
 packedWeights(const KernelContext &ctx, const Tensor &w,
               const std::function<std::vector<QuantPackedB>()> &pack,
-              std::shared_ptr<PackedWeights> &local) {
-  if (ctx.state && *ctx.state) {
-    auto cached = std::static_pointer_cast<PackedWeights>(*ctx.state);
-    if (cached->weights.rawData() == w.rawData() && cached->weights.shape() == w.shape() &&
-        cached->weights.dtype() == w.dtype()) {
-      local = std::move(cached);
-      return local->packs;
-    }
-  }
-  local = std::make_shared<PackedWeights>();
-  local->weights = w;
-  local->packs = pack();
-  if (ctx.state)
-    *ctx.state = local;
-  return local->packs;
+              std::vector<QuantPackedB> &local) {
+  if (const auto *cached = cachedFromConstant<std::vector<QuantPackedB>>(
+          ctx, w, std::make_pair(w.shape(), w.dtype()), pack))
+    return *cached;
+  local = pack();
+  return local;
 }
 
 } // namespace ds::rt::quant_ops

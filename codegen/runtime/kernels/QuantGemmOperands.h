@@ -36,20 +36,11 @@ bool checkWeightScale(const Tensor &wScale, int64_t count);
 /// Checks an optional bias (float [count]); returns its data or null when absent.
 const float *checkBias(const Tensor &bias, int64_t count);
 
-/// The packed forms of one weight tensor. The cache pins `weights` (a Tensor
-/// shares its storage), so while it lives no other tensor can occupy the same
-/// address: a later call whose w has the same storage pointer, shape and dtype
-/// is the same buffer, i.e. the node's constant weight.
-struct PackedWeights {
-  Tensor weights;
-  std::vector<QuantPackedB> packs;
-};
-
-/// The packs for `w`, built with `pack` on the first call and kept in
-/// *ctx.state; without a state (unit tests) built on every call into `local`.
+/// The packs for `w`, kept per node by NodeCache.h's rules (a constant's
+/// storage, from its second call on); otherwise built with `pack` into `local`.
 const std::vector<QuantPackedB> &
 packedWeights(const KernelContext &ctx, const Tensor &w,
               const std::function<std::vector<QuantPackedB>()> &pack,
-              std::shared_ptr<PackedWeights> &local);
+              std::vector<QuantPackedB> &local);
 
 } // namespace ds::rt::quant_ops

@@ -52,14 +52,14 @@ void quantMatMulKernel(const KernelContext &ctx, const std::vector<Tensor> &inpu
       perRow ? quant_ops::ActivationQuant{}
              : quant_ops::activationQuant(ctx.attrs, xData, x.numel(), ctx.pool);
 
-  std::shared_ptr<quant_ops::PackedWeights> holder;
+  std::vector<QuantPackedB> uncached;
   const std::vector<QuantPackedB> &packs = quant_ops::packedWeights(
       ctx, w,
       [&] {
         return std::vector<QuantPackedB>{
             packQuantB(false, K, N, w.data<int8_t>(), std::max<int64_t>(N, 1))};
       },
-      holder);
+      uncached);
   if (y.numel() == 0)
     return outputs.push_back(std::move(y));
   if (perRow) {
