@@ -37,48 +37,6 @@ namespace ds::rt {
 namespace {
 using namespace conv;
 
-/// Everything a forward conv needs to know about its operands.
-struct ConvProblem {
-  int64_t batch = 0, inChannels = 0, outChannels = 0, groups = 1;
-  int64_t inPerGroup = 0, outPerGroup = 0;
-  WindowGeometry geom;
-};
-
-ConvProblem readConvProblem(const AttrMap &attrs, const Tensor &x, const Tensor &w) {
-  checkWindowInput(x, "X");
-  DS_CHECK(w.rank() == x.rank(), "W must have the rank of X (" + std::to_string(x.rank()) +
-                                     "), got " + shapeToString(w.shape()));
-  ConvProblem p;
-  p.batch = x.dim(0);
-  p.inChannels = x.dim(1);
-  p.outChannels = w.dim(0);
-  p.groups = attrs.getInt("group", 1);
-  DS_CHECK(p.groups >= 1, "group must be positive");
-  DS_CHECK(p.inChannels % p.groups == 0 && p.outChannels % p.groups == 0,
-           "channels (" + std::to_string(p.inChannels) + " in, " +
-               std::to_string(p.outChannels) + " out) are not divisible by group " +
-               std::to_string(p.groups));
-  p.inPerGroup = p.inChannels / p.groups;
-  p.outPerGroup = p.outChannels / p.groups;
-  DS_CHECK(w.dim(1) == p.inPerGroup,
-           "W has " + std::to_string(w.dim(1)) + " input channels per group, expected " +
-               std::to_string(p.inPerGroup));
-  std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
-  if (attrs.has("kernel_shape"))
-    DS_CHECK(attrs.getInts("kernel_shape") == kernel,
-             "kernel_shape does not match W's spatial dims " + shapeToString(kernel));
-  Shape spatial(x.shape().begin() + 2, x.shape().end());
-  p.geom = forwardGeometry(attrs, spatial, kernel, OutputRounding::Floor);
-  return p;
-}
-
-Shape convOutputShape(const ConvProblem &p) {
-  Shape shape{p.batch, p.outChannels};
-  for (int64_t d : p.geom.outShape())
-    shape.push_back(d);
-  return shape;
-}
-
 /// The calling thread's im2col/GEMM scratch for T (Scratch.h).
 template <typename T> T *threadScratch(size_t count) {
   static thread_local Scratch<T> storage;
@@ -319,7 +277,7 @@ void convKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
   const Tensor &x = inputs[0], &w = inputs[1];
   const Tensor &b = optionalInput(inputs, 2);
   DS_CHECK(w.dtype() == x.dtype(), "W's element type differs from X's");
-  ConvProblem p = readConvProblem(ctx.attrs, x, w);
+  ConvProblem p = readConvProblem(ctx.attrs, x, w, "X", "W");
   const bool relu = readFusedRelu(ctx.attrs);
   if (!b.isAbsent()) {
     DS_CHECK(b.dtype() == x.dtype(), "B's element type differs from X's");
@@ -370,7 +328,7 @@ void convIntegerKernel(const KernelContext &ctx, const std::vector<Tensor> &inpu
   checkInputCount(inputs, 2, 4, "ConvInteger");
   const Tensor &x = inputs[0], &w = inputs[1];
   const Tensor &xZp = optionalInput(inputs, 2), &wZp = optionalInput(inputs, 3);
-  ConvProblem p = readConvProblem(ctx.attrs, x, w);
+  ConvProblem p = readConvProblem(ctx.attrs, x, w, "X", "W");
   const int32_t xZero = scalarZeroPoint(xZp, x.dtype(), "x_zero_point");
 
   // Weights minus their zero point (per tensor or per output channel), as int32.

@@ -27,6 +27,45 @@ void checkWindowInput(const Tensor &x, const char *what) {
                shapeToString(x.shape()));
 }
 
+ConvProblem readConvProblem(const AttrMap &attrs, const Tensor &x, const Tensor &w,
+                            const char *xName, const char *wName) {
+  checkWindowInput(x, xName);
+  DS_CHECK(w.rank() == x.rank(), std::string(wName) + " must have the rank of " + xName + " (" +
+                                     std::to_string(x.rank()) + "), got " +
+                                     shapeToString(w.shape()));
+  ConvProblem p;
+  p.batch = x.dim(0);
+  p.inChannels = x.dim(1);
+  p.outChannels = w.dim(0);
+  p.groups = attrs.getInt("group", 1);
+  DS_CHECK(p.groups >= 1, "group must be positive");
+  DS_CHECK(p.inChannels % p.groups == 0 && p.outChannels % p.groups == 0,
+           "channels (" + std::to_string(p.inChannels) + " in, " +
+               std::to_string(p.outChannels) + " out) are not divisible by group " +
+               std::to_string(p.groups));
+  p.inPerGroup = p.inChannels / p.groups;
+  p.outPerGroup = p.outChannels / p.groups;
+  DS_CHECK(w.dim(1) == p.inPerGroup,
+           std::string(wName) + " has " + std::to_string(w.dim(1)) +
+               " input channels per group, expected " + std::to_string(p.inPerGroup));
+  std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
+  if (attrs.has("kernel_shape"))
+    DS_CHECK(attrs.getInts("kernel_shape") == kernel,
+             std::string("kernel_shape does not match ") + wName + "'s spatial dims " +
+                 shapeToString(kernel));
+  Shape spatial(x.shape().begin() + 2, x.shape().end());
+  p.geom = forwardGeometry(attrs, spatial, kernel, OutputRounding::Floor);
+  return p;
+}
+
+Shape convOutputShape(const ConvProblem &p) {
+  Shape shape{p.batch, p.outChannels};
+  for (int64_t d : p.geom.outShape())
+    shape.push_back(d);
+  return shape;
+}
+
+
 Dims3 toDims3(const std::vector<int64_t> &values, int64_t fill) {
   Dims3 dims{fill, fill, fill};
   size_t offset = 3 - values.size();

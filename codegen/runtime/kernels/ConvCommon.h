@@ -48,6 +48,22 @@ WindowGeometry forwardGeometry(const AttrMap &attrs, const Shape &inSpatial,
                                const std::vector<int64_t> &kernel,
                                OutputRounding rounding);
 
+/// Everything a forward conv needs to know about its operands (float Conv and
+/// quant_conv alike).
+struct ConvProblem {
+  int64_t batch = 0, inChannels = 0, outChannels = 0, groups = 1;
+  int64_t inPerGroup = 0, outPerGroup = 0;
+  WindowGeometry geom;
+};
+
+/// Reads group, kernel_shape, strides, pads and dilations against x [N, C, ...]
+/// and w [M, C / group, ...]; errors name the operands `xName` and `wName`.
+ConvProblem readConvProblem(const AttrMap &attrs, const Tensor &x, const Tensor &w,
+                            const char *xName, const char *wName);
+
+/// [N, M, output spatial dims...].
+Shape convOutputShape(const ConvProblem &p);
+
 /// Reads an int-list attribute that must have `count` entries, or returns
 /// `count` copies of `dflt` when absent.
 std::vector<int64_t> readDimsAttr(const AttrMap &attrs, const char *name,

@@ -38,40 +38,14 @@ namespace ds::rt {
 namespace {
 using namespace conv;
 
-struct QuantConvProblem {
-  int64_t batch = 0, inChannels = 0, outChannels = 0, groups = 1;
-  int64_t inPerGroup = 0, outPerGroup = 0;
-  WindowGeometry geom;
-};
-
-QuantConvProblem readProblem(const AttrMap &attrs, const Tensor &x, const Tensor &w) {
+/// quant_conv's operands: float x and int8 w of a 2-D conv.
+ConvProblem readProblem(const AttrMap &attrs, const Tensor &x, const Tensor &w) {
   DS_CHECK(x.dtype() == DType::F32, std::string("x must be float, got ") + dtypeName(x.dtype()));
   DS_CHECK(w.dtype() == DType::I8, std::string("w must be int8, got ") + dtypeName(w.dtype()));
   DS_CHECK(x.rank() == 4, "quant_conv supports 2-D convolution only: x must be [N, C, H, W], "
                           "got " + shapeToString(x.shape()));
   DS_CHECK(w.rank() == 4, "w must be [M, C/group, kh, kw], got " + shapeToString(w.shape()));
-  QuantConvProblem p;
-  p.batch = x.dim(0);
-  p.inChannels = x.dim(1);
-  p.outChannels = w.dim(0);
-  p.groups = attrs.getInt("group", 1);
-  DS_CHECK(p.groups >= 1, "group must be positive");
-  DS_CHECK(p.inChannels % p.groups == 0 && p.outChannels % p.groups == 0,
-           "channels (" + std::to_string(p.inChannels) + " in, " +
-               std::to_string(p.outChannels) + " out) are not divisible by group " +
-               std::to_string(p.groups));
-  p.inPerGroup = p.inChannels / p.groups;
-  p.outPerGroup = p.outChannels / p.groups;
-  DS_CHECK(w.dim(1) == p.inPerGroup, "w has " + std::to_string(w.dim(1)) +
-                                         " input channels per group, expected " +
-                                         std::to_string(p.inPerGroup));
-  std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
-  if (attrs.has("kernel_shape"))
-    DS_CHECK(attrs.getInts("kernel_shape") == kernel,
-             "kernel_shape does not match w's spatial dims " + shapeToString(kernel));
-  p.geom = forwardGeometry(attrs, Shape(x.shape().begin() + 2, x.shape().end()), kernel,
-                           OutputRounding::Floor);
-  return p;
+  return readConvProblem(attrs, x, w, "x", "w");
 }
 
 /// col[p, (c * kh + ky) * kw + kx] = xq[c, window of output position p], or zp
@@ -202,7 +176,7 @@ private:
 };
 
 /// Depthwise: y[n, m] = epilogue(sum over the window of (xq - zp) * w[m]).
-void convDepthwise(ThreadPool &pool, const QuantConvProblem &p, const uint8_t *xq,
+void convDepthwise(ThreadPool &pool, const ConvProblem &p, const uint8_t *xq,
                    float xScale, int32_t zp, const int8_t *w, const float *scale, bool perChannel,
                    const float *bias, bool relu, float *y) {
   const WindowGeometry &g = p.geom;
@@ -249,7 +223,7 @@ constexpr int64_t kShallowMaxK = 32;
 /// far below 2^24, so the float sums are the int32 sums exactly, and the
 /// direct kernel's scaled epilogue rounds as quantOutputValue: the same bits
 /// as the GEMM path.
-void shallowDirect(ThreadPool &pool, const QuantConvProblem &p, const float *x,
+void shallowDirect(ThreadPool &pool, const ConvProblem &p, const float *x,
                    const quant_ops::ActivationQuant &xQuant, const int8_t *w,
                    const float *wScale, bool perChannel, const float *bias, bool relu,
                    float *y) {
@@ -272,7 +246,7 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
                      std::vector<Tensor> &outputs) {
   checkInputCount(inputs, 3, 4, "quant_conv");
   const Tensor &x = inputs[0], &w = inputs[1], &wScale = inputs[2];
-  QuantConvProblem p = readProblem(ctx.attrs, x, w);
+  ConvProblem p = readProblem(ctx.attrs, x, w);
   const bool perChannel = quant_ops::checkWeightScale(wScale, p.outChannels);
   const float *bias = quant_ops::checkBias(optionalInput(inputs, 3), p.outChannels);
   const bool relu = readFusedRelu(ctx.attrs);
@@ -284,7 +258,7 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
                                     ", the deepest int32-safe u8 x s8 sum");
 
   // Every element is written once (GEMM epilogue, direct kernel or depthwise loop).
-  Tensor y = Tensor::uninitialized(DType::F32, {p.batch, p.outChannels, g.out[1], g.out[2]});
+  Tensor y = Tensor::uninitialized(DType::F32, convOutputShape(p));
   const float *xData = x.data<float>();
   const quant_ops::ActivationQuant xq =
       quant_ops::activationQuant(ctx.attrs, xData, x.numel(), ctx.pool);
