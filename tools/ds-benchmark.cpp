@@ -2,7 +2,7 @@
 //
 //   ds-benchmark MODEL.onnx|ARTIFACT_DIR --inputs X [--threads N] [--warmup W]
 //                [--iterations I] [--batch-sizes 1,4,16] [--vs-onnxruntime [MODEL.onnx]]
-//                [--profile]
+//                [--blocks K] [--profile]
 //
 // Times the reference executor (a model) or the artifact's own runtime (an
 // artifact directory, through its C API) per batch size: latency percentiles,
@@ -10,8 +10,12 @@
 // past_* inputs: batch per run) and peak RSS. With --vs-onnxruntime, ONNX
 // Runtime (bench/peers/ort_latency.py in the test venv) runs the same inputs
 // with the same thread count and iteration plan in the same run, and the
-// ratio is printed. MODEL.onnx may be FP32 or a QDQ model (INT8 peer).
+// ratio is printed. The two sides take turns in K blocks of iterations (the
+// peer stays up between them), so a shared machine's slow spells, which last
+// longer than one block, fall on both. MODEL.onnx may be FP32 or a QDQ model
+// (INT8 peer).
 //===----------------------------------------------------------------------===//
+#include "tools/support/LinePeer.h"
 #include "tools/support/ModelRunner.h"
 #include "tools/support/ToolSupport.h"
 
@@ -22,6 +26,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -41,32 +46,36 @@ Latency summarize(std::vector<double> ms) {
   return {median, at(0.9), at(0.99), ms[0]};
 }
 
-double jsonNumber(const std::string &json, const std::string &key) {
-  size_t at = json.find("\"" + key + "\":");
-  if (at == std::string::npos)
-    throw tools::ToolError("ONNX Runtime runner printed no '" + key + "': " + json);
-  return std::stod(json.substr(at + key.size() + 3));
-}
+/// ONNX Runtime's side, kept running (bench/peers/ort_latency.py --serve).
+class OrtPeer {
+public:
+  OrtPeer(const std::string &python, const std::string &script, const std::string &model,
+          const std::string &inputs, int threads, int warmup)
+      : peer_({python, script, model, inputs, "--threads", std::to_string(threads), "--warmup",
+               std::to_string(warmup), "--serve"}) {
+    if (peer_.readLine(kWhat) != "ready")
+      throw tools::ToolError(std::string(kWhat) + " did not start");
+  }
+  /// Times `count` runs; appends their milliseconds to `ms`.
+  void time(int count, std::vector<double> &ms) {
+    peer_.writeLine(std::to_string(count));
+    std::string line = peer_.readLine(kWhat);
+    size_t before = ms.size();
+    for (size_t at = 0; at < line.size();) {
+      size_t used = 0;
+      ms.push_back(std::stod(line.substr(at), &used));
+      at += used;
+    }
+    if (ms.size() - before != static_cast<size_t>(count))
+      throw tools::ToolError(std::string(kWhat) + " answered " + std::to_string(ms.size() - before) +
+                             " times for " + std::to_string(count) + " runs");
+  }
 
-/// Runs the peer script; returns its JSON line.
-std::string runOnnxRuntime(const std::string &python, const std::string &script,
-                           const std::string &model, const std::string &inputs, int threads,
-                           int warmup, int iterations) {
-  std::string cmd = "'" + python + "' '" + script + "' '" + model + "' '" + inputs +
-                    "' --threads " + std::to_string(threads) + " --warmup " +
-                    std::to_string(warmup) + " --iterations " + std::to_string(iterations);
-  FILE *pipe = popen(cmd.c_str(), "r");
-  if (!pipe)
-    throw tools::ToolError("cannot start ONNX Runtime runner: " + cmd);
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, pipe))
-    out += buf;
-  if (pclose(pipe) != 0)
-    throw tools::ToolError("ONNX Runtime runner failed (is the test venv set up? run "
-                           "scripts/setup.sh): " + cmd);
-  return out;
-}
+private:
+  static constexpr const char *kWhat =
+      "the ONNX Runtime runner (is the test venv set up? run scripts/setup.sh)";
+  tools::LinePeer peer_;
+};
 
 /// `t` with `rows` rows along axis 0, cycling through the given ones.
 rt::Tensor rebatch(const rt::Tensor &t, int64_t rows) {
@@ -103,7 +112,7 @@ int main(int argc, char **argv) {
                "Runtime in the same run"};
   std::string model, inputs, batchSizes, ortModel;
   bool profile = false;
-  int threads = 0, warmup = 3, iterations = 20;
+  int threads = 0, warmup = 3, iterations = 20, blocks = 10;
   std::string python = DS_DEFAULT_PYTHON, peerScript = DS_ORT_PEER_SCRIPT;
   app.add_option("model", model, "model.onnx or an artifact directory (OUT/<profile>)")->required();
   app.add_option("--inputs", inputs, "inputs as for ds-run")->required();
@@ -116,6 +125,11 @@ int main(int argc, char **argv) {
                                "also time ONNX Runtime on MODEL.onnx (default: the model given)")
                     ->expected(0, 1);
   app.add_option("--python", python, "Python with onnxruntime")->capture_default_str();
+  app.add_option("--blocks", blocks,
+                 "with --vs-onnxruntime: ds and ONNX Runtime take turns in this many blocks of "
+                 "the iterations")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_flag("--profile", profile,
                "also print time per kernel (reference executor only: for an artifact's graph, "
                "benchmark the .mlir that ds-optimize --compile-to=quantize prints)");
@@ -150,8 +164,12 @@ int main(int argc, char **argv) {
       decode |= s.name.rfind("past", 0) == 0;
     bool tokenLm = !specs.empty() && specs[0].dtype == rt::DType::I64 && given[0].rank() == 2;
 
-    std::printf("%s: %s, %u threads, %d iterations, %d warmup (medians; lower is better)\n",
-                model.c_str(), runner->description().c_str(), usedThreads, iterations, warmup);
+    const int turns = withOrt ? std::min(blocks, iterations) : 1;
+    std::printf("%s: %s, %u threads, %d iterations, %d warmup", model.c_str(),
+                runner->description().c_str(), usedThreads, iterations, warmup);
+    if (withOrt)
+      std::printf(", ds and onnxruntime in %d alternating blocks", turns);
+    std::printf(" (medians; lower is better)\n");
     for (int64_t batch : sizes) {
       std::vector<rt::Tensor> feed = given;
       if (!batchSizes.empty())
@@ -159,23 +177,7 @@ int main(int argc, char **argv) {
           t = rebatch(t, batch);
       for (int i = 0; i < warmup; ++i)
         runner->run(feed);
-      std::vector<double> ms;
-      for (int i = 0; i < iterations; ++i) {
-        auto start = std::chrono::steady_clock::now();
-        runner->run(feed);
-        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                         .count());
-      }
-      Latency ours = summarize(ms);
-      std::printf("batch %lld\n  ds:          p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  min %.3f ms  "
-                  "%.1f samples/s",
-                  static_cast<long long>(batch), ours.median, ours.p90, ours.p99, ours.min,
-                  1000.0 * static_cast<double>(batch) / ours.median);
-      if (tokenLm) {
-        double tokens = decode ? static_cast<double>(batch) : static_cast<double>(feed[0].numel());
-        std::printf("  %.0f %s tokens/s", 1000.0 * tokens / ours.median, decode ? "decode" : "prefill");
-      }
-      std::printf("\n");
+      std::unique_ptr<OrtPeer> peer;
       if (withOrt) {
         std::string feedPath = inputs;
         fs::path tmp;
@@ -187,14 +189,45 @@ int main(int argc, char **argv) {
           io::writeNpz(tmp.string(), named);
           feedPath = tmp.string();
         }
-        std::string json = runOnnxRuntime(python, peerScript, ortModel, feedPath,
-                                          static_cast<int>(usedThreads), warmup, iterations);
+        peer = std::make_unique<OrtPeer>(python, peerScript, ortModel, feedPath,
+                                         static_cast<int>(usedThreads), warmup);
         if (!tmp.empty())
-          fs::remove(tmp);
-        double ortMedian = jsonNumber(json, "median_ms");
-        std::printf("  onnxruntime: p50 %.3f ms  p90 %.3f ms  min %.3f ms  (%s)\n", ortMedian,
-                    jsonNumber(json, "p90_ms"), jsonNumber(json, "min_ms"), ortModel.c_str());
-        std::printf("  ratio ds/onnxruntime (p50): %.2fx\n", ours.median / ortMedian);
+          fs::remove(tmp); // read by the peer's warmup already
+      }
+      std::vector<double> ms, ortMs;
+      auto timeOurs = [&](int count) {
+        for (int i = 0; i < count; ++i) {
+          auto start = std::chrono::steady_clock::now();
+          runner->run(feed);
+          ms.push_back(
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                  .count());
+        }
+      };
+      for (int turn = 0; turn < turns; ++turn) {
+        const int count = iterations / turns + (turn < iterations % turns ? 1 : 0);
+        // Who goes first alternates too: neither side always follows the other.
+        if (peer && turn % 2 == 1)
+          peer->time(count, ortMs);
+        timeOurs(count);
+        if (peer && turn % 2 == 0)
+          peer->time(count, ortMs);
+      }
+      Latency ours = summarize(ms);
+      std::printf("batch %lld\n  ds:          p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  min %.3f ms  "
+                  "%.1f samples/s",
+                  static_cast<long long>(batch), ours.median, ours.p90, ours.p99, ours.min,
+                  1000.0 * static_cast<double>(batch) / ours.median);
+      if (tokenLm) {
+        double tokens = decode ? static_cast<double>(batch) : static_cast<double>(feed[0].numel());
+        std::printf("  %.0f %s tokens/s", 1000.0 * tokens / ours.median, decode ? "decode" : "prefill");
+      }
+      std::printf("\n");
+      if (peer) {
+        Latency theirs = summarize(ortMs);
+        std::printf("  onnxruntime: p50 %.3f ms  p90 %.3f ms  min %.3f ms  (%s)\n", theirs.median,
+                    theirs.p90, theirs.min, ortModel.c_str());
+        std::printf("  ratio ds/onnxruntime (p50): %.2fx\n", ours.median / theirs.median);
       }
     }
     if (profile) {

@@ -2,6 +2,12 @@
 input set with the same thread count and iteration plan, prints one JSON line.
 
     python ort_latency.py MODEL INPUTS --threads N --warmup W --iterations I
+    python ort_latency.py MODEL INPUTS --threads N --warmup W --serve
+
+--serve keeps the session: after the warmup it prints "ready", then answers each
+line "N" on stdin with one line of N run times in ms (space-separated), until
+EOF. ds-benchmark uses it to alternate blocks of its own runs and ONNX Runtime's,
+so that both sides see the same moments of a shared machine.
 
 INPUTS is a .npz keyed by input name, a .npy (one-input model) or a test_data_set dir.
 """
@@ -36,6 +42,19 @@ def load_inputs(path, session):
     return {n: data[n] for n in names}
 
 
+def serve(session, feeds):
+    print("ready", flush=True)
+    for line in sys.stdin:
+        count = int(line)
+        times = []
+        for _ in range(count):
+            start = time.perf_counter()
+            session.run(None, feeds)
+            times.append((time.perf_counter() - start) * 1e3)
+        print(" ".join(f"{t:.6f}" for t in times), flush=True)
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("model")
@@ -43,6 +62,7 @@ def main():
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--iterations", type=int, default=20)
+    p.add_argument("--serve", action="store_true")
     a = p.parse_args()
     so = ort.SessionOptions()
     so.intra_op_num_threads = a.threads
@@ -52,6 +72,8 @@ def main():
     feeds = load_inputs(a.inputs, session)
     for _ in range(a.warmup):
         session.run(None, feeds)
+    if a.serve:
+        return serve(session, feeds)
     times = []
     for _ in range(a.iterations):
         start = time.perf_counter()

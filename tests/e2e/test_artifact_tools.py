@@ -70,6 +70,17 @@ def test_ds_benchmark_artifact_vs_onnxruntime(digits_fp32_artifact, digits_input
     assert "batch 1" in text and "batch 8" in text, text
     assert text.count("ratio ds/onnxruntime (p50):") == 2, text
     assert "samples/s" in text and "peak RSS" in text
+    # 5 iterations cap the default 10 turns: ds and ONNX Runtime alternate 5 times.
+    assert "ds and onnxruntime in 5 alternating blocks" in text, text
+
+
+def test_ds_benchmark_peer_failure_is_one_error_line(digits_fp32_artifact, digits_inputs,
+                                                     tmp_path):
+    out = run([DS_BENCHMARK, digits_fp32_artifact, "--inputs", digits_inputs, "--iterations", "3",
+               "--vs-onnxruntime", tmp_path / "absent.onnx"])
+    assert out.returncode == 2, out.stdout + out.stderr
+    errors = [l for l in out.stderr.splitlines() if l.startswith("ds-benchmark: error: ")]
+    assert len(errors) == 1 and "ONNX Runtime runner" in errors[0], out.stderr
 
 
 def test_ds_benchmark_lm_tokens_per_second(tmp_path, optimize_artifact):
