@@ -12,8 +12,8 @@
 // with the same thread count and iteration plan in the same run, and the
 // ratio is printed. The two sides take turns in K blocks of iterations (the
 // peer stays up between them), so a shared machine's slow spells, which last
-// longer than one block, fall on both. MODEL.onnx may be FP32 or a QDQ model
-// (INT8 peer).
+// longer than one block, fall on both; each turn starts after a pause and
+// --warmup untimed runs. MODEL.onnx may be FP32 or a QDQ model (INT8 peer).
 //===----------------------------------------------------------------------===//
 #include "tools/support/LinePeer.h"
 #include "tools/support/ModelRunner.h"
@@ -27,6 +27,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <thread>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -56,9 +57,10 @@ public:
     if (peer_.readLine(kWhat) != "ready")
       throw tools::ToolError(std::string(kWhat) + " did not start");
   }
-  /// Times `count` runs; appends their milliseconds to `ms`.
-  void time(int count, std::vector<double> &ms) {
-    peer_.writeLine(std::to_string(count));
+  /// Runs `warmup` times untimed, then times `count` runs; appends their
+  /// milliseconds to `ms`.
+  void time(int warmup, int count, std::vector<double> &ms) {
+    peer_.writeLine(std::to_string(warmup) + " " + std::to_string(count));
     std::string line = peer_.readLine(kWhat);
     size_t before = ms.size();
     for (size_t at = 0; at < line.size();) {
@@ -204,14 +206,31 @@ int main(int argc, char **argv) {
                   .count());
         }
       };
+      // A turn starts after a pause and `warmup` untimed runs, on either side.
+      // The pause: ONNX Runtime's workers spin for ~30-40 ms after its last run
+      // (measured: CPU time of an idle peer), which would take the CPUs of our
+      // next turn. The warmup: a side's first runs after the other's turn find
+      // its threads asleep and its data out of cache.
+      const auto pause = std::chrono::milliseconds(withOrt ? 50 : 0);
       for (int turn = 0; turn < turns; ++turn) {
         const int count = iterations / turns + (turn < iterations % turns ? 1 : 0);
+        auto ourTurn = [&] {
+          std::this_thread::sleep_for(pause);
+          if (turn > 0)
+            for (int i = 0; i < warmup; ++i)
+              runner->run(feed);
+          timeOurs(count);
+        };
         // Who goes first alternates too: neither side always follows the other.
+        auto peerTurn = [&] {
+          std::this_thread::sleep_for(pause);
+          peer->time(warmup, count, ortMs);
+        };
         if (peer && turn % 2 == 1)
-          peer->time(count, ortMs);
-        timeOurs(count);
+          peerTurn();
+        ourTurn();
         if (peer && turn % 2 == 0)
-          peer->time(count, ortMs);
+          peerTurn();
       }
       Latency ours = summarize(ms);
       std::printf("batch %lld\n  ds:          p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  min %.3f ms  "

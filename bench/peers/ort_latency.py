@@ -5,8 +5,8 @@ input set with the same thread count and iteration plan, prints one JSON line.
     python ort_latency.py MODEL INPUTS --threads N --warmup W --serve
 
 --serve keeps the session: after the warmup it prints "ready", then answers each
-line "N" on stdin with one line of N run times in ms (space-separated), until
-EOF. ds-benchmark uses it to alternate blocks of its own runs and ONNX Runtime's,
+line "W N" on stdin with W untimed runs and one line of the next N run times in
+ms (space-separated), until EOF. ds-benchmark uses it to alternate blocks of its own runs and ONNX Runtime's,
 so that both sides see the same moments of a shared machine.
 
 INPUTS is a .npz keyed by input name, a .npy (one-input model) or a test_data_set dir.
@@ -45,7 +45,9 @@ def load_inputs(path, session):
 def serve(session, feeds):
     print("ready", flush=True)
     for line in sys.stdin:
-        count = int(line)
+        warmup, count = (int(x) for x in line.split())
+        for _ in range(warmup):
+            session.run(None, feeds)
         times = []
         for _ in range(count):
             start = time.perf_counter()

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -27,7 +28,10 @@ inline void cpuRelax() {
 #endif
 }
 
-/// Spins until pred() or kSpinFor has passed; returns pred().
+/// Spins until pred() or kSpinFor has passed; returns pred(). Between rounds of
+/// pauses it yields the CPU: when the scheduler has put the thread being waited
+/// for on this thread's CPU (it tends to wake a sleeping worker next to its
+/// waker), pure spinning would keep it off the CPU for the whole spin.
 template <typename Pred> bool spinUntil(Pred pred) {
   const auto deadline = std::chrono::steady_clock::now() + kSpinFor;
   for (;;) {
@@ -38,6 +42,7 @@ template <typename Pred> bool spinUntil(Pred pred) {
     }
     if (std::chrono::steady_clock::now() >= deadline)
       return pred();
+    std::this_thread::yield();
   }
 }
 
