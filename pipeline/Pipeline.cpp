@@ -188,6 +188,9 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   if (o.accuracyControl && (!int8 || (!o.maxDropPercent && !o.maxMeanKl)))
     throw ToolError("--accuracy-control needs --precision int8 and a target to meet: --max-drop "
                     "(e.g. 1%) and/or --max-kl (e.g. 0.01)");
+  if (o.accuracyControl && o.autoFp32Threshold > 0)
+    throw ToolError("--accuracy-control and --auto-fp32 both choose the layers that stay FP32: "
+                    "pass one of them");
 
   // Static INT8 needs activation ranges; SmoothQuant needs per-channel ones in any mode.
   bool gptq = int8 && o.weightRounding == "gptq";
@@ -349,8 +352,9 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
       log << "      " << worst.size() << " layers exceed INT8 error "
           << llvm::format("%g", o.autoFp32Threshold)
           << ": re-quantizing with them in FP32\n";
-      report.verification = requantize(
-          worst, llvm::formatv("INT8 output error above --auto-fp32 {0}", llvm::format("%g", o.autoFp32Threshold)).str(), log);
+      std::string why = llvm::formatv("INT8 output error above --auto-fp32 {0}",
+                                      llvm::format("%g", o.autoFp32Threshold));
+      report.verification = requantize(worst, why, log);
     }
   }
   AccuracyTarget accuracyTarget{o.maxDropPercent, o.maxMeanKl};
@@ -445,7 +449,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
     log << "  target   max drop " << llvm::format("%g", *o.maxDropPercent) << "% of " << dropMetric
         << ": measured " << (drop ? llvm::formatv("{0:F3}", *drop).str() : std::string("n/a")) << "% -> "
         << (AccuracyTarget{o.maxDropPercent, {}}.metBy(report.verification) ? "met" : "MISSED") << "\n";
-  if (o.maxMeanKl)
+  if (o.maxMeanKl && !report.verification.outputs.empty())
     log << "  target   max KL " << llvm::format("%g", *o.maxMeanKl) << " nats on output '"
         << report.verification.outputs[0].name << "': measured "
         << llvm::format("%.5f", report.verification.outputs[0].meanKl) << " -> "

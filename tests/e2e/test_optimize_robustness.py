@@ -210,12 +210,16 @@ def bad_cases(samples, tmp):
         "accuracy control without a target": ([model, "--precision", "int8", *calib,
                                                "--accuracy-control"],
                                               ["--accuracy-control", "--max-drop", "--max-kl"]),
+        "accuracy control with auto-fp32": ([model, "--precision", "int8", *calib,
+                                             "--max-drop", "1%", "--accuracy-control",
+                                             "--auto-fp32", "0.1"],
+                                            ["--accuracy-control", "--auto-fp32"]),
     }
 
 
 BAD_CASE_NAMES = ["missing model", "int4", "profile a100", "static int8 without --calib",
                   "NaN in calibration", "wrong tensor name", "wrong dtype", "max-drop abc",
-                  "accuracy control without a target"]
+                  "accuracy control without a target", "accuracy control with auto-fp32"]
 
 
 @pytest.mark.parametrize("case", BAD_CASE_NAMES)
