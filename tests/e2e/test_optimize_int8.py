@@ -7,7 +7,7 @@ Artifacts are built once per session (conftest.py fixtures) and shared."""
 import numpy as np
 import pytest
 
-from conftest import LM_MODEL, SAMPLES
+from conftest import LM_MODEL, SAMPLES, sha256_file
 
 # Acceptance targets of the issue.
 DIGITS_MAX_DROP_POINTS = 0.5
@@ -151,6 +151,18 @@ def test_stories260k_accuracy_control_meets_its_kl_target(stories260k_int8, stor
     assert all("--accuracy-control" in l["fp32_reason"] for l in fp32), fp32
     assert target["accuracy_control_trials"] == len(layers) + len(fp32), target
     assert report["size"]["weight_bytes_artifact"] < 0.6 * report["size"]["weight_bytes_fp32"]
+
+
+def test_stories260k_accuracy_control_is_deterministic(stories260k_onnx, stories260k_int8_controlled,
+                                                       optimize_artifact, tmp_path):
+    """The search's 41 trials at one thread choose the same layers, so the same artifact."""
+    tokens = stories260k_int8_controlled.parent.parent / "reference_tokens.npy"
+    args = ["--precision", "int8", "--quant-mode", "dynamic-per-token", "--weight-rounding", "gptq",
+            "--calib", tokens, "--eval", tokens, "--max-kl", str(STORIES_CONTROLLED_MAX_KL),
+            "--accuracy-control", "--threads", "1"]
+    again = optimize_artifact(stories260k_onnx / "prefill.onnx", args, tmp_path / "out")
+    for name in ("weights.bin", "manifest.json", "report.json"):
+        assert sha256_file(again / name) == sha256_file(stories260k_int8_controlled / name), name
 
 
 # --- the FP32 artifact --------------------------------------------------------------------------
