@@ -19,6 +19,7 @@
 #include "tools/support/ModelRunner.h"
 #include "tools/support/ToolSupport.h"
 
+#include "tools/support/CliSupport.h"
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -120,7 +121,9 @@ int main(int argc, char **argv) {
   app.add_option("--inputs", inputs, "inputs as for ds-run")->required();
   app.add_option("--threads", threads, "threads for both (0: all cores)");
   app.add_option("--warmup", warmup)->capture_default_str();
-  app.add_option("--iterations", iterations)->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--iterations", iterations)
+      ->capture_default_str()
+      ->check(tools::numberAtLeast(0, true));
   app.add_option("--batch-sizes", batchSizes,
                  "re-batch the inputs along axis 0 to these sizes (dynamic batch only), e.g. 1,4,16");
   auto *vsOrt = app.add_option("--vs-onnxruntime", ortModel,
@@ -131,11 +134,12 @@ int main(int argc, char **argv) {
                  "with --vs-onnxruntime: ds and ONNX Runtime take turns in this many blocks of "
                  "the iterations")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(tools::numberAtLeast(0, true));
   app.add_flag("--profile", profile,
                "also print time per kernel (reference executor only: for an artifact's graph, "
                "benchmark the .mlir that ds-optimize --compile-to=quantize prints)");
-  CLI11_PARSE(app, argc, argv);
+  if (auto code = tools::parseCommandLine(app, argc, argv, "ds-benchmark"))
+    return *code;
 
   return tools::runTool("ds-benchmark", [&] {
     auto runner = tools::openRunner(model, static_cast<unsigned>(threads));

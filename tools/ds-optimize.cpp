@@ -18,6 +18,7 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include "tools/support/CliSupport.h"
 #include <CLI/CLI.hpp>
 
 using namespace ds;
@@ -52,7 +53,7 @@ int main(int argc, char **argv) {
   app.add_option("--max-kl", o.maxMeanKl,
                  "fail (exit 3) when the mean KL(teacher || student) of output 0's rows (logits) "
                  "exceeds this many nats")
-      ->check(CLI::NonNegativeNumber);
+      ->check(tools::numberAtLeast(0, false));
   app.add_option("--keep-fp32", o.keepFp32, "node-name glob to keep in FP32 (repeatable)");
   app.add_option("--smoothquant-alpha", o.smoothquantAlpha,
                  "SmoothQuant strength for MatMul/Gemm activations, 0 (off) to 1")
@@ -64,7 +65,7 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   app.add_option("--auto-fp32", o.autoFp32Threshold,
                  "keep layers in FP32 whose INT8 output error (relative L2) exceeds this")
-      ->check(CLI::NonNegativeNumber);
+      ->check(tools::numberAtLeast(0, false));
   app.add_flag("--accuracy-control", o.accuracyControl,
                "when --max-drop/--max-kl is missed, return the INT8 layers that cost most on "
                "their own to FP32 until it is met");
@@ -75,7 +76,8 @@ int main(int argc, char **argv) {
                  "bound an input's dynamic dims, e.g. x=64x1x8x8 (repeatable; fixed dims as in "
                  "the model): the artifact accepts any size up to it and refuses larger inputs");
   app.add_option("--threads", o.threads, "threads (0: all cores)");
-  CLI11_PARSE(app, argc, argv);
+  if (auto code = tools::parseCommandLine(app, argc, argv, "ds-optimize"))
+    return *code;
 
   return tools::runTool("ds-optimize", [&] {
     if (!o.outDir.empty() || phase == "optimize" || phase == "quantize") {

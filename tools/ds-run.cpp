@@ -12,6 +12,7 @@
 #include "tools/support/ModelRunner.h"
 #include "tools/support/ToolSupport.h"
 
+#include "tools/support/CliSupport.h"
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -34,7 +35,8 @@ int main(int argc, char **argv) {
   app.add_option("--rtol", rtol, "relative tolerance for --compare")->capture_default_str();
   app.add_option("--atol", atol, "absolute tolerance for --compare")->capture_default_str();
   app.add_option("--threads", threads, "worker threads (0: all cores)");
-  CLI11_PARSE(app, argc, argv);
+  if (auto code = tools::parseCommandLine(app, argc, argv, "ds-run"))
+    return *code;
 
   return tools::runTool("ds-run", [&] {
     auto runner = tools::openRunner(model, static_cast<unsigned>(threads));

@@ -214,12 +214,19 @@ def bad_cases(samples, tmp):
                                              "--max-drop", "1%", "--accuracy-control",
                                              "--auto-fp32", "0.1"],
                                             ["--accuracy-control", "--auto-fp32"]),
+        # Command-line mistakes follow the same convention (not CLI11's exit codes).
+        "negative max-kl": ([model, "--precision", "int8", *calib, "--max-kl", "-1"],
+                            ["--max-kl", ">= 0", "'-1'"]),
+        "smoothquant-alpha 2": ([model, "--precision", "int8", *calib, "--smoothquant-alpha", "2"],
+                                ["--smoothquant-alpha", "2"]),
+        "unknown option": ([model, "--precision", "int8", *calib, "--bogus"], ["--bogus"]),
     }
 
 
 BAD_CASE_NAMES = ["missing model", "int4", "profile a100", "static int8 without --calib",
                   "NaN in calibration", "wrong tensor name", "wrong dtype", "max-drop abc",
-                  "accuracy control without a target", "accuracy control with auto-fp32"]
+                  "accuracy control without a target", "accuracy control with auto-fp32",
+                  "negative max-kl", "smoothquant-alpha 2", "unknown option"]
 
 
 @pytest.mark.parametrize("case", BAD_CASE_NAMES)
