@@ -23,15 +23,33 @@ Value otherOperand(Operation *op, Value v) {
   return op->getOperand(0) == v ? op->getOperand(1) : op->getOperand(0);
 }
 
+/// Whether `gate` and `up` (of one type) have one shape at run time too: a static
+/// type says so; with dynamic dims (a decode graph's batch), both must be
+/// products of the same activation with weights of one static shape, as the
+/// gate and up projections of an MLP are. Two values of type tensor<?x344xf32>
+/// could otherwise be 1x344 and 8x344 and broadcast, which ds.swiglu does not.
+bool sameShapeAtRunTime(Value gate, Value up) {
+  auto type = cast<RankedTensorType>(gate.getType());
+  if (type.hasStaticShape())
+    return true;
+  auto gateProduct = gate.getDefiningOp<ds::MatMulOp>();
+  auto upProduct = up.getDefiningOp<ds::MatMulOp>();
+  if (!gateProduct || !upProduct || gateProduct->getOperand(0) != upProduct->getOperand(0))
+    return false;
+  auto gateWeight = dyn_cast<RankedTensorType>(gateProduct->getOperand(1).getType());
+  auto upWeight = dyn_cast<RankedTensorType>(upProduct->getOperand(1).getType());
+  return gateWeight && gateWeight == upWeight && gateWeight.hasStaticShape() &&
+         gateWeight.getRank() == 2;
+}
+
 struct FuseSwiGluChain : OpRewritePattern<ds::SigmoidOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(ds::SigmoidOp sigmoid, PatternRewriter &rewriter) const override {
     Value gate = sigmoid->getOperand(0);
     auto type = dyn_cast<RankedTensorType>(gate.getType());
-    if (!type || !type.hasStaticShape() || !type.getElementType().isF32() ||
-        !sigmoid->getResult(0).hasOneUse())
-      return rewriter.notifyMatchFailure(sigmoid, "not a single-use sigmoid of a static float tensor");
+    if (!type || !type.getElementType().isF32() || !sigmoid->getResult(0).hasOneUse())
+      return rewriter.notifyMatchFailure(sigmoid, "not a single-use sigmoid of a float tensor");
     // silu = gate * sigmoid(gate)
     Operation *silu = *sigmoid->getResult(0).getUsers().begin();
     if (!isa<ds::MulOp>(silu) || otherOperand(silu, sigmoid->getResult(0)) != gate ||
@@ -42,8 +60,8 @@ struct FuseSwiGluChain : OpRewritePattern<ds::SigmoidOp> {
     if (!isa<ds::MulOp>(product) || product->getResult(0).getType() != type)
       return rewriter.notifyMatchFailure(sigmoid, "silu is not multiplied by a tensor of its type");
     Value up = otherOperand(product, silu->getResult(0));
-    if (up.getType() != type || up == silu->getResult(0))
-      return rewriter.notifyMatchFailure(sigmoid, "the other factor broadcasts");
+    if (up.getType() != type || up == silu->getResult(0) || !sameShapeAtRunTime(gate, up))
+      return rewriter.notifyMatchFailure(sigmoid, "the other factor broadcasts, or may");
 
     rewriter.setInsertionPoint(product);
     OperationState state(product->getLoc(), "ds.swiglu");

@@ -187,6 +187,21 @@ TEST(ShapeOps, TransposeLargeIsThreadCountIndependentForAllElementSizes) {
   for (int64_t i = 0; i < 33; ++i)
     for (int64_t j = 0; j < 70; ++j)
       ASSERT_EQ(t.data<uint8_t>()[j * 33 + i], bytes.data<uint8_t>()[i * 70 + j]);
+  // An attention K cache [1, 8, 128, 16] to K^T: full 16 x 16 tiles through the
+  // register transpose; int32 bit patterns that are NaNs as floats (signalling and
+  // quiet payloads) must arrive unchanged.
+  Tensor cache(DType::I32, {1, 8, 128, 16});
+  for (int64_t i = 0; i < cache.numel(); ++i)
+    cache.mutableData<int32_t>()[i] =
+        static_cast<int32_t>(i % 3 == 0 ? 0x7F800001u + uint32_t(i) : uint32_t(i * 2654435761u));
+  a.set("perm", std::vector<int64_t>{0, 1, 3, 2});
+  Tensor kT = run1("transpose", a, {cache}, 2);
+  ASSERT_EQ(kT.shape(), (Shape{1, 8, 16, 128}));
+  for (int64_t h = 0; h < 8; ++h)
+    for (int64_t j = 0; j < 128; ++j)
+      for (int64_t d = 0; d < 16; ++d)
+        ASSERT_EQ(kT.data<int32_t>()[(h * 16 + d) * 128 + j],
+                  cache.data<int32_t>()[(h * 128 + j) * 16 + d]);
   a.set("perm", std::vector<int64_t>{1, 1});
   EXPECT_THROW(run1("transpose", a, {bytes}), Error);
   a.set("perm", std::vector<int64_t>{1});

@@ -7,6 +7,8 @@
 // and the writes stay within a few cache lines.
 //===----------------------------------------------------------------------===//
 #include "MovementCommon.h"
+#include "TargetClones.h"
+#include "Transpose16.h"
 
 namespace ds::rt {
 namespace {
@@ -15,6 +17,20 @@ using namespace movement;
 /// Tile edge in elements: 64 bytes wide rows are one cache line.
 template <typename T> constexpr int64_t tileEdge() {
   return sizeof(T) >= 4 ? 16 : 32;
+}
+
+/// One full 16 x 16 tile of 4-byte elements through registers: element (ib, ia)
+/// is in[ib + ia * sa] and goes to out[ib * db + ia]. Sixteen vector loads, the
+/// register transpose and sixteen stores instead of 256 scalar copies (an LM
+/// decode step transposes its whole K cache per layer this way).
+__attribute__((target("avx512f"))) void transposeTile16(const uint32_t *in, int64_t sa,
+                                                        uint32_t *out, int64_t db) {
+  __m512 rows[16];
+  for (int ia = 0; ia < 16; ++ia)
+    rows[ia] = _mm512_loadu_ps(in + ia * sa);
+  transpose16(rows);
+  for (int ib = 0; ib < 16; ++ib)
+    _mm512_storeu_ps(out + ib * db, rows[ib]);
 }
 
 /// out[row-major over outDims] with the last out dim `a` (source stride sa) and the
@@ -37,6 +53,7 @@ void tiledTranspose(ThreadPool &pool, const Shape &outDims,
   int64_t tilesB = (nb + kTile - 1) / kTile;
   int64_t outer = product(outerDims, 0, outerDims.size());
   int64_t total = outer * na * nb;
+  const bool avx512 = cpuHasAvx512f();
   parallelRange(pool, outer * tilesB, total, [&](int64_t begin, int64_t end) {
     StridedWalker srcWalk(outerDims, outerSrc, 0), dstWalk(outerDims, outerDst, 0);
     int64_t current = -1;
@@ -52,6 +69,13 @@ void tiledTranspose(ThreadPool &pool, const Shape &outDims,
       int64_t b0 = tb * kTile, b1 = std::min(nb, b0 + kTile);
       for (int64_t a0 = 0; a0 < na; a0 += kTile) {
         int64_t a1 = std::min(na, a0 + kTile);
+        if constexpr (sizeof(T) == 4) {
+          if (avx512 && b1 - b0 == 16 && a1 - a0 == 16) {
+            transposeTile16(reinterpret_cast<const uint32_t *>(in + b0 + a0 * sa), sa,
+                            reinterpret_cast<uint32_t *>(out + b0 * db + a0), db);
+            continue;
+          }
+        }
         for (int64_t ib = b0; ib < b1; ++ib) {
           const T *inRow = in + ib;
           T *outRow = out + ib * db;
