@@ -109,7 +109,13 @@ std::vector<Tensor> Program::run(const std::vector<Tensor> &inputs, ThreadPool &
   if (inputs.size() != inputSpecs_.size())
     throw ProgramError("the model takes " + std::to_string(inputSpecs_.size()) + " inputs, got " +
                        std::to_string(inputs.size()));
-  std::vector<Tensor> slots = constants_;
+  // Values of this run; constants are read from constants_ in place instead of
+  // being copied into every run's slots (each copy allocates its shape vector).
+  std::vector<Tensor> slots(constants_.size());
+  auto value = [&](int slot) -> const Tensor & {
+    const Tensor &constant = constants_[static_cast<size_t>(slot)];
+    return constant.isAbsent() ? slots[static_cast<size_t>(slot)] : constant;
+  };
   for (size_t i = 0; i < inputs.size(); ++i) {
     std::string why = inputSpecs_[i].mismatch(inputs[i]);
     if (!why.empty())
@@ -123,7 +129,7 @@ std::vector<Tensor> Program::run(const std::vector<Tensor> &inputs, ThreadPool &
     const Resolved &r = resolved_[s];
     operands.clear();
     for (int slot : step.inputSlots)
-      operands.push_back(slot < 0 ? kAbsent : slots[static_cast<size_t>(slot)]);
+      operands.push_back(slot < 0 ? kAbsent : value(slot));
     results.clear();
     KernelContext ctx{step.attrs, pool, step.outputSlots.size(),
                       streamWeights_ ? nullptr : &r.state};
@@ -141,7 +147,10 @@ std::vector<Tensor> Program::run(const std::vector<Tensor> &inputs, ThreadPool &
         throw ProgramError(step.where + ": result #" + std::to_string(i) + " " + why +
                            " (the IR's type); the model's declared shapes do not hold for "
                            "these inputs");
-      slots[static_cast<size_t>(step.outputSlots[i])] = results[i];
+      if (!observer) // the results are not read again: no copy (and no shape vector to allocate)
+        slots[static_cast<size_t>(step.outputSlots[i])] = std::move(results[i]);
+      else
+        slots[static_cast<size_t>(step.outputSlots[i])] = results[i];
     }
     if (observer)
       observer(s, results);
@@ -154,7 +163,7 @@ std::vector<Tensor> Program::run(const std::vector<Tensor> &inputs, ThreadPool &
   }
   std::vector<Tensor> outputs;
   for (int slot : outputSlots_)
-    outputs.push_back(slots[static_cast<size_t>(slot)]);
+    outputs.push_back(value(slot));
   return outputs;
 }
 
