@@ -354,9 +354,11 @@ void attentionKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
                                 __builtin_cpu_supports("avx512bw") &&
                                 __builtin_cpu_supports("avx512vl");
   const bool avx512 = hasAvx512 && maskStrides[rank - 1] == 1;
-  // A row costs about Lk * (D + Dv) multiply-adds.
+  // A row costs about Lk * (D + Dv) multiply-adds; a task takes at least 64K of
+  // them. At 16K an LM decode step (8 heads x one query row of 128 keys) split
+  // its ~10 us of attention in two and paid more in the fork/join than it saved.
   const int64_t rowCost = std::max<int64_t>(1, Lk * (D + Dv));
-  ctx.pool.parallelFor(rows, std::max<int64_t>(1, 16384 / rowCost), [&](int64_t r0, int64_t r1) {
+  ctx.pool.parallelFor(rows, std::max<int64_t>(1, 65536 / rowCost), [&](int64_t r0, int64_t r1) {
     static thread_local std::vector<float> scratch;
     if (scratch.size() < static_cast<size_t>(Lk))
       scratch.resize(static_cast<size_t>(Lk));
