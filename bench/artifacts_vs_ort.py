@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Issue 3's speed table: the four sample artifacts against ONNX Runtime, in interleaved rounds.
+"""Issue 3's speed table: the sample artifacts against ONNX Runtime, in interleaved rounds.
 
-Builds (unless --reuse) the digits CNN and sample LM artifacts at FP32 and INT8 with
-ds-optimize, ONNX Runtime's own static QDQ models of both (bench/peers/ort_quantize.py, same
+Builds (unless --reuse) the digits CNN and sample LM (prefill and decode) artifacts at FP32 and
+INT8 with ds-optimize, ONNX Runtime's own static QDQ models of all three (bench/peers/ort_quantize.py, same
 calibration rows, min-max), then runs `ds-benchmark ARTIFACT --vs-onnxruntime PEER` for all
-four, --rounds times in turn (each start waits for a quiet CPU), and prints the median of the
+all six, --rounds times in turn (each start waits for a quiet CPU), and prints the median of the
 per-run p50s and ratios with their ranges: single runs on a shared machine are not to be
 trusted. BENCHMARKS.md quotes its output.
 
@@ -52,6 +52,18 @@ def build(work, build_dir, python):
     t = np.load(samples / "lm" / "eval_tokens.npy")
     np.savez(work / "lm128.npz", input_ids=t[:1].astype(np.int64))
     digits, lm = samples / "digits" / "digits_cnn.onnx", samples / "lm" / "lm_prefill.onnx"
+    decode = samples / "lm" / "lm_decode.onnx"
+    # A decode step at position 127: its KV cache is what the FP32 prefill of the first
+    # 127 tokens returns (ONNX Runtime computes it), its input the 128th token.
+    import onnxruntime as ort
+    prefill = ort.InferenceSession(str(lm), providers=["CPUExecutionProvider"])
+    names = [o.name for o in prefill.get_outputs()]
+    cache = dict(zip(names, prefill.run(None, {"input_ids": t[:1, :127].astype(np.int64)})))
+    step = {"input_ids": t[:1, 127:128].astype(np.int64)}
+    for name, value in cache.items():
+        if name.startswith("present_"):
+            step["past_" + name[len("present_"):]] = value
+    np.savez(work / "decode127.npz", **step)
     jobs = [
         (digits, ["--precision", "fp32", "--eval", samples / "digits" / "eval.npz"], "d32"),
         (digits, ["--precision", "int8", "--calib", samples / "digits" / "calib.npz",
@@ -60,6 +72,9 @@ def build(work, build_dir, python):
               "--input-shape", "input_ids=1x128"], "l32"),
         (lm, ["--precision", "int8", "--calib", samples / "lm" / "calib_tokens.npy",
               "--eval", samples / "lm" / "eval_tokens.npy", "--input-shape", "input_ids=1x128"], "l8"),
+        (decode, ["--precision", "fp32", "--eval", work / "decode127.npz"], "dec32"),
+        (decode, ["--precision", "int8", "--calib", work / "decode127.npz",
+                  "--eval", work / "decode127.npz"], "dec8"),
     ]
     for model, args, name in jobs:
         out = work / name
@@ -71,6 +86,8 @@ def build(work, build_dir, python):
          "-o", work / "digits.qdq.onnx"])
     run([python, peers, lm, "--calib", samples / "lm" / "calib_tokens.npy", "--method", "minmax",
          "-o", work / "lm.qdq.onnx"])
+    run([python, peers, decode, "--calib", work / "decode127.npz", "--method", "minmax",
+         "-o", work / "decode.qdq.onnx"])
 
 
 def main():
@@ -89,11 +106,15 @@ def main():
     digits = ["--inputs", a.work / "digits64.npz", "--iterations", "1000", "--warmup", "50",
               "--batch-sizes", "64,1"]
     lm = ["--inputs", a.work / "lm128.npz", "--iterations", "100", "--warmup", "10"]
+    dec = ["--inputs", a.work / "decode127.npz", "--iterations", "1000", "--warmup", "20"]
     cases = [
         ("digits CNN FP32", "d32", digits, samples / "digits" / "digits_cnn.onnx"),
         ("digits CNN INT8 (vs QDQ)", "d8", digits, a.work / "digits.qdq.onnx"),
         ("sample LM prefill FP32, 1x128", "l32", lm, samples / "lm" / "lm_prefill.onnx"),
         ("sample LM prefill INT8 (vs QDQ), 1x128", "l8", lm, a.work / "lm.qdq.onnx"),
+        ("sample LM decode FP32, 1 token after 127", "dec32", dec, samples / "lm" / "lm_decode.onnx"),
+        ("sample LM decode INT8 (vs QDQ), 1 token after 127", "dec8", dec,
+         a.work / "decode.qdq.onnx"),
     ]
     bench = a.build / "bin" / "ds-benchmark"
     results = {}  # (case, batch) -> list of (ds p50, ort p50, ratio)
