@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Issue 3's speed table: the sample artifacts against ONNX Runtime, in interleaved rounds.
 
-Builds (unless --reuse) the digits CNN and sample LM (prefill and decode) artifacts at FP32 and
-INT8 with ds-optimize, ONNX Runtime's own static QDQ models of all three (bench/peers/ort_quantize.py, same
-calibration rows, min-max), then runs `ds-benchmark ARTIFACT --vs-onnxruntime PEER` for all
-all six, --rounds times in turn (each start waits for a quiet CPU), and prints the median of the
+Builds (unless --reuse) the digits CNN and sample LM (prefill and decode) artifacts at FP32
+and INT8 with ds-optimize, ONNX Runtime's own static QDQ models of all three
+(bench/peers/ort_quantize.py, same calibration rows, min-max), then runs `ds-benchmark
+ARTIFACT --vs-onnxruntime PEER` for all six, --rounds times in turn (each start waits for a quiet CPU), and prints the median of the
 per-run p50s and ratios with their ranges: single runs on a shared machine are not to be
 trusted. BENCHMARKS.md quotes its output.
 
