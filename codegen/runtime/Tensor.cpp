@@ -133,16 +133,25 @@ struct CachedFree {
 };
 } // namespace
 
-Tensor::Tensor(DType dtype, Shape shape)
-    : dtype_(dtype), shape_(std::move(shape)), numel_(shapeNumel(shape_)) {
+const Shape &Tensor::noDims() {
+  static const Shape empty;
+  return empty;
+}
+
+void Tensor::setShape(Shape shape) {
+  numel_ = shapeNumel(shape);
+  shape_ = shape.empty() ? nullptr : std::make_shared<const Shape>(std::move(shape));
+}
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype) {
+  setShape(std::move(shape));
   allocate(true);
 }
 
 Tensor Tensor::uninitialized(DType dtype, Shape shape) {
   Tensor t;
   t.dtype_ = dtype;
-  t.shape_ = std::move(shape);
-  t.numel_ = shapeNumel(t.shape_);
+  t.setShape(std::move(shape));
   t.allocate(false);
   return t;
 }
@@ -169,23 +178,22 @@ Tensor Tensor::borrow(DType dtype, Shape shape, const void *data,
                       std::shared_ptr<const void> holder) {
   Tensor t;
   t.dtype_ = dtype;
-  t.shape_ = std::move(shape);
-  t.numel_ = shapeNumel(t.shape_);
+  t.setShape(std::move(shape));
   t.holder_ = std::move(holder);
   t.data_ = data;
   return t;
 }
 
 Tensor Tensor::reshaped(Shape shape) const {
-  DS_CHECK(shapeNumel(shape) == numel_, "cannot reshape " + shapeToString(shape_) +
+  DS_CHECK(shapeNumel(shape) == numel_, "cannot reshape " + shapeToString(this->shape()) +
                                             " to " + shapeToString(shape));
   Tensor t = *this;
-  t.shape_ = std::move(shape);
+  t.setShape(std::move(shape));
   return t;
 }
 
 Tensor Tensor::clone() const {
-  Tensor t = uninitialized(dtype_, shape_);
+  Tensor t = uninitialized(dtype_, shape());
   if (byteSize())
     std::memcpy(t.mutableRawData(), data_, byteSize());
   return t;

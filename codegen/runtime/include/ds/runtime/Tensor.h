@@ -79,9 +79,9 @@ public:
 
   bool isAbsent() const { return dtype_ == DType::Undefined; }
   DType dtype() const { return dtype_; }
-  const Shape &shape() const { return shape_; }
-  int64_t rank() const { return static_cast<int64_t>(shape_.size()); }
-  int64_t dim(int64_t i) const { return shape_.at(static_cast<size_t>(i)); }
+  const Shape &shape() const { return shape_ ? *shape_ : noDims(); }
+  int64_t rank() const { return static_cast<int64_t>(shape().size()); }
+  int64_t dim(int64_t i) const { return shape().at(static_cast<size_t>(i)); }
   int64_t numel() const { return numel_; }
   size_t byteSize() const { return static_cast<size_t>(numel_) * dtypeSize(dtype_); }
   /// Whether something keeps the storage alive: owned storage, or borrowed
@@ -108,9 +108,13 @@ public:
 
 private:
   void allocate(bool zeroed);
+  void setShape(Shape shape);
+  static const Shape &noDims();
 
   DType dtype_ = DType::Undefined;
-  Shape shape_;
+  // Shared and immutable: copying a Tensor (every kernel's operands are copies)
+  // bumps a count instead of allocating a vector. Null for rank 0.
+  std::shared_ptr<const Shape> shape_;
   int64_t numel_ = 0;
   std::shared_ptr<const void> holder_;
   const void *data_ = nullptr;
