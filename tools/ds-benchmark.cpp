@@ -15,11 +15,11 @@
 // longer than one block, fall on both; each turn starts after a pause and
 // --warmup untimed runs. MODEL.onnx may be FP32 or a QDQ model (INT8 peer).
 //===----------------------------------------------------------------------===//
+#include "tools/support/CliSupport.h"
 #include "tools/support/LinePeer.h"
 #include "tools/support/ModelRunner.h"
 #include "tools/support/ToolSupport.h"
 
-#include "tools/support/CliSupport.h"
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -195,10 +195,17 @@ int main(int argc, char **argv) {
           io::writeNpz(tmp.string(), named);
           feedPath = tmp.string();
         }
+        // The peer has read the file once it is ready (or has failed): remove it either way.
+        struct RemoveFile {
+          fs::path path;
+          ~RemoveFile() {
+            std::error_code ignored;
+            if (!path.empty())
+              fs::remove(path, ignored);
+          }
+        } removeTmp{tmp};
         peer = std::make_unique<OrtPeer>(python, peerScript, ortModel, feedPath,
                                          static_cast<int>(usedThreads), warmup);
-        if (!tmp.empty())
-          fs::remove(tmp); // read by the peer's warmup already
       }
       std::vector<double> ms, ortMs;
       auto timeOurs = [&](int count) {

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "executor/ReferenceExecutor.h"
 #include "pipeline/Pipeline.h"
+#include "tools/support/CliSupport.h"
 #include "tools/support/ModelSummary.h"
 #include "tools/support/ToolSupport.h"
 
@@ -18,7 +19,6 @@
 
 #include "llvm/Support/raw_ostream.h"
 
-#include "tools/support/CliSupport.h"
 #include <CLI/CLI.hpp>
 
 using namespace ds;

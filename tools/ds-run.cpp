@@ -9,10 +9,10 @@
 // Exit 0: ran (and matched, with --compare); 1: an output is outside the
 // tolerance; 2: bad input (one line on stderr).
 //===----------------------------------------------------------------------===//
+#include "tools/support/CliSupport.h"
 #include "tools/support/ModelRunner.h"
 #include "tools/support/ToolSupport.h"
 
-#include "tools/support/CliSupport.h"
 #include <CLI/CLI.hpp>
 
 #include <chrono>
