@@ -21,6 +21,7 @@
 // dims broadcast as in MatMul. Attributes: scale_divisor, masked_value (float).
 // Output: float [..., Lq, Dv].
 //===----------------------------------------------------------------------===//
+#include "Scratch.h"
 #include "ds/runtime/Kernel.h"
 #include "ds/runtime/ShapeHelpers.h"
 
@@ -359,9 +360,8 @@ void attentionKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
   // its ~10 us of attention in two and paid more in the fork/join than it saved.
   const int64_t rowCost = std::max<int64_t>(1, Lk * (D + Dv));
   ctx.pool.parallelFor(rows, std::max<int64_t>(1, 65536 / rowCost), [&](int64_t r0, int64_t r1) {
-    static thread_local std::vector<float> scratch;
-    if (scratch.size() < static_cast<size_t>(Lk))
-      scratch.resize(static_cast<size_t>(Lk));
+    static thread_local Scratch<float> scores;
+    float *s = scores.get(static_cast<size_t>(Lk));
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t n = r / Lq, i = r % Lq;
       // The mask row (n, i): walk the batch index through the mask's strides.
@@ -382,7 +382,7 @@ void attentionKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
                 divisor,
                 maskedValue,
                 yData + r * Dv,
-                scratch.data()};
+                s};
       attentionRow(a, avx512);
     }
   });
