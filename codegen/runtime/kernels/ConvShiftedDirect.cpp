@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "ConvShiftedDirect.h"
 #include "ConvIm2col.h"
+#include "FusedActivation.h"
 #include "RegisterTiles.h"
 
 #include <immintrin.h>
@@ -99,7 +100,6 @@ tile(const ShiftedDirectArgs &a, int64_t m0, const Slot *slot) {
     yOffset[j] = slot[j].y;
     live[j] = slot[j].live;
   }
-  const __m512 zero = _mm512_setzero_ps();
   DS_UNROLL for (int i = 0; i < MC; ++i) {
     const int64_t m = m0 + i;
     const __m512 mScale = _mm512_set1_ps(scale ? scale[m] : 1.0f);
@@ -110,8 +110,8 @@ tile(const ShiftedDirectArgs &a, int64_t m0, const Slot *slot) {
         out = _mm512_add_ps(_mm512_mul_ps(out, mScale), mBias);
       else if (bias)
         out = _mm512_add_ps(out, mBias);
-      if (relu) // x < 0 ? 0 : x, as the Relu kernel: NaN and -0.0 pass through
-        out = _mm512_mask_mov_ps(out, _mm512_cmp_ps_mask(out, zero, _CMP_LT_OQ), zero);
+      if (relu)
+        out = fusedReluAvx512(out);
       _mm512_mask_storeu_ps(y + i * P + yOffset[j], live[j], out);
     }
   }

@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ConvWinograd.h"
+#include "FusedActivation.h"
 #include "RegisterTiles.h"
 #include "Scratch.h"
 #include "Transpose16.h"
@@ -168,14 +169,14 @@ __attribute__((target("avx512f"))) void outputTransform(const float *m, int64_t 
     DS_UNROLL for (int i = 0; i < T; ++i)
       s[i][k] = out[i];
   }
-  const __m512 b = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
+  const __m512 b = _mm512_set1_ps(bias);
   DS_UNROLL for (int i = 0; i < T; ++i) {
     __m512 out[T];
     Tile<T>::outputStep(s[i], out);
     DS_UNROLL for (int j = 0; j < T; ++j) {
       __m512 v = _mm512_add_ps(out[j], b);
-      if (relu) // x < 0 ? 0 : x, as the Relu kernel
-        v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), zero);
+      if (relu)
+        v = fusedReluAvx512(v);
       _mm512_storeu_ps(y[T * i + j], v);
     }
   }
