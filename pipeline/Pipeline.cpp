@@ -291,6 +291,13 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
       pm.addPass(mlir::createCanonicalizerPass());
     }, "quantize");
   };
+  // The quantized IR states its numerics in MLIR quant types (what --compile-to
+  // quantize prints); the executor and codegen read the kernels' storage form.
+  auto lowerQuantTypes = [&](mlir::ModuleOp module) {
+    runPasses(module, [](mlir::OpPassManager &pm) {
+      pm.addNestedPass<mlir::func::FuncOp>(quant::createLowerQuantTypesPass());
+    }, "lower quantized types");
+  };
   if (int8) {
     if (withModelScales)
       log << "      " << withModelScales << " layers keep the model's own Q/DQ activation scales\n";
@@ -319,6 +326,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
     phases.end();
     if (stopEarly)
       return printIr(*studentModule);
+    lowerQuantTypes(*studentModule);
   }
 
   if (!int8) // after the reference clone: calibration and layer checks see the Relu
@@ -338,6 +346,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
                         llvm::raw_ostream &progress) {
     studentModule = mlir::OwningOpRef<mlir::ModuleOp>(calibratedModule->clone());
     quantize(*studentModule, fp32Layers, why);
+    lowerQuantTypes(*studentModule);
     student = std::make_unique<exec::ReferenceExecutor>(*studentModule, pool);
     student->setWeightStreaming(streamWeights);
     return verify(teacher, reference, *student, evalSet.samples, labels, progress);

@@ -8,7 +8,9 @@ def QuantInt8Pass : Pass<"ds-quant-int8", "mlir::func::FuncOp"> {
   let summary = "rewrite MatMul/Gemm/Conv with constant weights into INT8 compute";
   let description = [{
     Weights become symmetric per-output-channel int8 constants (round half to
-    even, [-127, 127]); activations are quantized per tensor to uint8 with the
+    even, [-127, 127]) cast to MLIR's `!quant.uniform<i8<-127:127>:f32:axis,
+    {scales}>` (`quant.scast`); activations are quantized per tensor to uint8
+    (`quant.qcast` to `!quant.uniform<u8:f32, scale:zero_point>`) with the
     range calibration left on the op as `ds.act_range = array<f32: min, max>`
     (mode=static), or per call (mode=dynamic, as ONNX Runtime's dynamic
     quantization; mode=dynamic-per-token gives MatMul/Gemm one range per row of
@@ -46,7 +48,22 @@ def QuantInt8Pass : Pass<"ds-quant-int8", "mlir::func::FuncOp"> {
            "SmoothQuant migration strength in (0, 1]; 0 = off (static MatMul/Gemm with "
            "per-channel calibration ranges only)">,
   ];
-  let dependentDialects = ["ds::DsDialect"];
+  let dependentDialects = ["ds::DsDialect", "mlir::quant::QuantDialect"];
+}
+
+def LowerQuantTypesPass : Pass<"ds-lower-quant-types", "mlir::func::FuncOp"> {
+  let summary = "move INT8 parameters out of MLIR quant types into the kernels' operands";
+  let description = [{
+    ds-quant-int8 writes ds.quant_matmul / ds.quant_conv over MLIR quant types:
+    weights `quant.scast` from int8 to `!quant.uniform<i8<-127:127>:f32:axis,
+    {scales}>`, a static activation `quant.qcast` to `!quant.uniform<u8:f32,
+    scale:zero_point>`. The kernels read the storage form: the int8 constant,
+    a float `w_scale` constant ([channels], or [1] for a per-tensor type)
+    inserted beside it, and `x_scale` / `x_zero_point` attributes on a float
+    `x`. Representation only: no number changes. Ops already in storage form
+    are left alone; the casts left without users are erased.
+  }];
+  let dependentDialects = ["ds::DsDialect", "mlir::quant::QuantDialect"];
 }
 
 def FoldQdqPass : Pass<"ds-fold-qdq", "mlir::func::FuncOp"> {

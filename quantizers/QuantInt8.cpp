@@ -14,6 +14,8 @@
 #include "codegen/runtime/kernels/QuantGemm.h"
 #include "ds/runtime/ResidentPages.h"
 
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/IR/Builders.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -170,6 +172,26 @@ rt::Tensor smoothWeights(rt::Tensor &weights, llvm::ArrayRef<float> chMin,
   return inverse;
 }
 
+/// `tensor<shape x !quant.uniform<i8<-127:127>:f32:axis, {scales}>>`: the
+/// weights' MLIR quantized type, symmetric per output channel.
+RankedTensorType quantizedWeightType(MLIRContext *ctx, const QuantizedWeights &qw, int64_t axis) {
+  llvm::SmallVector<double> scales(qw.scales.data<float>(),
+                                   qw.scales.data<float>() + qw.scales.numel());
+  llvm::SmallVector<int64_t> zeroPoints(scales.size(), 0);
+  auto element = mlir::quant::UniformQuantizedPerAxisType::get(
+      mlir::quant::QuantizationFlags::Signed, IntegerType::get(ctx, 8), Float32Type::get(ctx),
+      scales, zeroPoints, static_cast<int32_t>(axis), -127, 127);
+  return RankedTensorType::get(qw.values.shape(), element);
+}
+
+/// `x`'s shape with `!quant.uniform<u8:f32, scale:zero_point>` elements.
+RankedTensorType quantizedActivationType(Value x, const ActivationParams &act) {
+  MLIRContext *ctx = x.getContext();
+  auto element = mlir::quant::UniformQuantizedType::get(
+      /*flags=*/0, IntegerType::get(ctx, 8), Float32Type::get(ctx), act.scale, act.zeroPoint, 0, 255);
+  return RankedTensorType::get(cast<RankedTensorType>(x.getType()).getShape(), element);
+}
+
 /// The single user of `v` when it is an op of type OpT, else null.
 template <typename OpT> OpT soleUser(Value v) {
   if (!v.hasOneUse())
@@ -288,9 +310,21 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
     } catch (const exec::ExecutionError &e) {
       return keepAsFp32(std::string("calibration Hessian: ") + e.what());
     }
-    if (plan.weightScaleFactor != 1.0f)
+    if (plan.weightScaleFactor != 1.0f) {
+      // Gemm alpha goes into the scales, which a quantized type needs positive:
+      // a negative alpha flips the int8 values instead ([-127, 127] is symmetric).
+      float alpha = plan.weightScaleFactor;
+      if (alpha < 0.0f)
+        for (int64_t i = 0; i < qw.values.numel(); ++i)
+          qw.values.mutableData<int8_t>()[i] = static_cast<int8_t>(-qw.values.data<int8_t>()[i]);
       for (int64_t i = 0; i < qw.scales.numel(); ++i)
-        qw.scales.mutableData<float>()[i] *= plan.weightScaleFactor;
+        qw.scales.mutableData<float>()[i] *= std::fabs(alpha);
+    }
+    for (int64_t i = 0; i < qw.scales.numel(); ++i)
+      if (float s = qw.scales.data<float>()[i]; !(s > 0.0f) || !std::isfinite(s))
+        return keepAsFp32(llvm::formatv("weight scale {0} of channel {1} is not positive and "
+                                        "finite (Gemm alpha {2})", s, i, plan.weightScaleFactor)
+                              .str());
 
     // Fold a following constant bias Add (MatMul only) and a following Relu;
     // `chain` is what the quantized op replaces, in order.
@@ -318,13 +352,14 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
     OpBuilder builder(op);
     Location loc = op->getLoc();
     name = passes::blobPrefix(op);
-    Value wq = createConstant(builder, loc, qw.values, name + ".int8_weight");
+    Value w8 = createConstant(builder, loc, qw.values, name + ".int8_weight");
     // Done with the FP32 weight: a model larger than memory must not keep every
     // weight it has read resident (ds/runtime/ResidentPages.h).
     rt::releaseResidentPages(plan.weights);
     if (auto original = constantTensor(op->getOperand(1)))
       rt::releaseResidentPages(*original);
-    Value ws = createConstant(builder, loc, qw.scales, name + ".weight_scale");
+    Value wq = mlir::quant::StorageCastOp::create(
+        builder, loc, quantizedWeightType(ctx, qw, plan.channelAxis), w8);
     Value bias = plan.bias ? createConstant(builder, loc, *plan.bias, name + ".bias")
                            : ds::NoneOp::create(builder, loc, builder.getNoneType()).getResult();
     Value x = op->getOperand(0);
@@ -335,17 +370,15 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
       mul.addTypes(x.getType());
       x = builder.create(mul)->getResult(0);
     }
+    if (!dynamic) // the op quantizes x itself: the cast states how
+      x = mlir::quant::QuantizeCastOp::create(builder, loc, quantizedActivationType(x, act), x);
     OperationState state(loc, plan.quantOp);
-    state.addOperands({x, wq, ws, bias});
+    state.addOperands({x, wq, bias});
     state.addTypes(last->getResult(0).getType());
     if (isa<ds::ConvOp>(op))
       for (NamedAttribute attr : op->getDiscardableAttrs())
         if (!attr.getName().getValue().starts_with("ds."))
           state.addAttribute(attr.getName(), attr.getValue());
-    if (!dynamic) {
-      state.addAttribute("x_scale", builder.getF32FloatAttr(act.scale));
-      state.addAttribute("x_zero_point", builder.getI64IntegerAttr(act.zeroPoint));
-    }
     state.addAttribute("activation", builder.getStringAttr(activation));
     if (perToken && plan.quantOp == std::string("ds.quant_matmul"))
       state.addAttribute("x_granularity", builder.getStringAttr("row"));

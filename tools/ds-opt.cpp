@@ -14,7 +14,7 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<ds::DsDialect, mlir::func::FuncDialect>();
+  registry.insert<ds::DsDialect, mlir::func::FuncDialect, mlir::quant::QuantDialect>();
   mlir::registerTransformsPasses();
   ds::passes::registerDsPassesPasses();
   ds::quant::registerDsQuantPasses();

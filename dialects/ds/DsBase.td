@@ -21,8 +21,10 @@ def Ds_Dialect : Dialect {
     Ops mirror ONNX operators: `Add` becomes `ds.add`, `ReduceMean` becomes
     `ds.reduce_mean`. ONNX attributes are carried verbatim as op attributes
     (ints as `i64`, floats as `f32`, lists as dense arrays). An absent optional
-    ONNX input is the result of `ds.none`.
+    ONNX input is the result of `ds.none`. The INT8 compute ops take MLIR
+    `quant` types (`!quant.uniform`), so loading ds loads the quant dialect.
   }];
+  let dependentDialects = ["::mlir::quant::QuantDialect"];
   let hasConstantMaterializer = 0;
 }
 

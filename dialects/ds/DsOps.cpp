@@ -1,6 +1,7 @@
 //===- DsOps.cpp - ds dialect registration, verifiers and folders ---------===//
 #include "dialects/ds/DsDialect.h"
 
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
@@ -30,25 +31,85 @@ OpFoldResult ds::ConstantOp::fold(FoldAdaptor) { return getValue(); }
 OpFoldResult ds::NoneOp::fold(FoldAdaptor) { return UnitAttr::get(getContext()); }
 
 namespace {
-/// Rules shared by ds.quant_matmul and ds.quant_conv (see their descriptions).
-/// `weightRank` is the rank `w` must have, `outChannelDim` the dim of `w` that
-/// w_scale and bias index.
+/// Checks the quantized weight type of the quantized-types form: symmetric int8
+/// in [-127, 127] (what the INT8 kernels multiply), per tensor or per
+/// `outChannelDim` with one scale per channel.
+LogicalResult verifyQuantizedWeightType(Operation *op, quant::QuantizedType type,
+                                        int64_t outChannelDim, int64_t channels) {
+  if (!type.isSigned() || type.getStorageTypeIntegralWidth() != 8 ||
+      !type.getExpressedType().isF32() || type.getStorageTypeMin() < -127)
+    return op->emitOpError() << "quantized weights must be !quant.uniform<i8<-127:127>:f32...> "
+                                "(the INT8 kernels multiply int8 in [-127, 127]), got "
+                             << type;
+  if (auto perTensor = dyn_cast<quant::UniformQuantizedType>(type)) {
+    if (perTensor.getZeroPoint() != 0)
+      return op->emitOpError() << "quantized weights must be symmetric (zero point 0)";
+    return success();
+  }
+  auto perAxis = dyn_cast<quant::UniformQuantizedPerAxisType>(type);
+  if (!perAxis)
+    return op->emitOpError() << "quantized weights must be uniform, per tensor or per axis";
+  if (perAxis.getQuantizedDimension() != outChannelDim)
+    return op->emitOpError() << "quantized weights must be quantized along dim " << outChannelDim
+                             << " (the output channels), got " << perAxis.getQuantizedDimension();
+  if (static_cast<int64_t>(perAxis.getScales().size()) != channels)
+    return op->emitOpError() << "quantized weights have " << perAxis.getScales().size()
+                             << " scales for " << channels << " output channels";
+  if (llvm::any_of(perAxis.getZeroPoints(), [](int64_t zp) { return zp != 0; }))
+    return op->emitOpError() << "quantized weights must be symmetric (zero points 0)";
+  return success();
+}
+
+/// Rules shared by ds.quant_matmul and ds.quant_conv in both forms (see
+/// DsOps.td). `weightRank` is the rank `w` must have, `outChannelDim` the dim of
+/// `w` that the weight scales and bias index.
 LogicalResult verifyQuantCompute(Operation *op, int64_t weightRank, int64_t outChannelDim) {
   auto tensorType = [&](unsigned i) { return dyn_cast<RankedTensorType>(op->getOperand(i).getType()); };
-  auto x = tensorType(0), w = tensorType(1), scale = tensorType(2);
-  if (!x || !x.getElementType().isF32())
-    return op->emitOpError() << "activation must be a ranked float32 tensor";
-  if (!w || !w.getElementType().isSignlessInteger(8) || w.getRank() != weightRank)
-    return op->emitOpError() << "weights must be a rank-" << weightRank << " int8 tensor";
+  auto x = tensorType(0), w = tensorType(1);
+  if (!w || w.getRank() != weightRank)
+    return op->emitOpError() << "weights must be a rank-" << weightRank
+                             << " tensor of int8 or !quant.uniform<i8...>";
   int64_t channels = w.getDimSize(outChannelDim);
+  auto weightType = dyn_cast<quant::QuantizedType>(w.getElementType());
+  bool typedForm = weightType != nullptr;
+  auto activationType = x ? dyn_cast<quant::QuantizedType>(x.getElementType()) : nullptr;
+  if (!x || (!activationType && !x.getElementType().isF32()))
+    return op->emitOpError() << "activation must be a ranked float32 tensor or a tensor of "
+                                "!quant.uniform<u8:f32, ...>";
+  if (activationType) {
+    auto perTensor = dyn_cast<quant::UniformQuantizedType>(activationType);
+    if (!typedForm)
+      return op->emitOpError() << "a quantized activation needs quantized weights";
+    if (!perTensor || perTensor.isSigned() || perTensor.getStorageTypeIntegralWidth() != 8 ||
+        !perTensor.getExpressedType().isF32())
+      return op->emitOpError() << "a quantized activation must be !quant.uniform<u8:f32, "
+                                  "scale:zero_point> (the INT8 kernels read uint8 per tensor), got "
+                               << activationType;
+    if (op->hasAttr("x_scale") || op->hasAttr("x_zero_point") || op->hasAttr("x_granularity"))
+      return op->emitOpError() << "a quantized activation carries its parameters in its type: "
+                                  "no x_scale, x_zero_point or x_granularity";
+  }
   auto matchesChannels = [&](RankedTensorType t) {
     return t && t.getElementType().isF32() &&
            (t.getNumElements() == 1 || (t.getRank() == 1 && t.getDimSize(0) == channels));
   };
-  if (!matchesChannels(scale))
-    return op->emitOpError() << "w_scale must be float32 of " << channels << " elements or one";
-  if (op->getNumOperands() == 4 && !isa<NoneType>(op->getOperand(3).getType())) {
-    auto bias = tensorType(3);
+  unsigned biasIndex = 3;
+  if (typedForm) {
+    if (failed(verifyQuantizedWeightType(op, weightType, outChannelDim, channels)))
+      return failure();
+    if (op->getNumOperands() > 3)
+      return op->emitOpError() << "with quantized weights the operands are x, w and an optional "
+                                  "bias (the scales are in w's type)";
+    biasIndex = 2;
+  } else {
+    if (!w.getElementType().isSignlessInteger(8))
+      return op->emitOpError() << "weights must be a rank-" << weightRank
+                               << " tensor of int8 or !quant.uniform<i8...>";
+    if (op->getNumOperands() < 3 || !matchesChannels(tensorType(2)))
+      return op->emitOpError() << "w_scale must be float32 of " << channels << " elements or one";
+  }
+  if (op->getNumOperands() > biasIndex && !isa<NoneType>(op->getOperand(biasIndex).getType())) {
+    auto bias = tensorType(biasIndex);
     if (!bias || bias.getRank() != 1 || !matchesChannels(bias))
       return op->emitOpError() << "bias must be float32 [" << channels << "]";
   }

@@ -306,10 +306,22 @@ def Ds_SwiGluOp : Ds_OnnxOp<"swiglu", 2, 2, 1, 1, [Ds_CompilerOnly]> {
 // Integer compute created by ds-quant-int8 (not ONNX operators)
 //===----------------------------------------------------------------------===//
 
-/// Shared text of the quantized compute ops: their operands and attributes
-/// follow ONNX's QDQ semantics so the reference executor, the artifact and
+/// Shared text of the quantized compute ops. They come in two forms:
+///
+/// - quantized types (what ds-quant-int8 writes): operands `x, w[, bias]`. `w`
+///   is a tensor of `!quant.uniform<i8<-127:127>:f32:AXIS, {scales}>` (per
+///   output channel, zero points 0) or of a per-tensor `!quant.uniform<i8...>`,
+///   made by `quant.scast` from its int8 storage. `x` is float (quantized per
+///   call, dynamically) or a tensor of `!quant.uniform<u8:f32, scale:zp>` made
+///   by `quant.qcast` (static): the op quantizes it on the fly, so the cast
+///   says how, not where.
+/// - storage form (what ds-lower-quant-types writes, and what the kernels read):
+///   operands `x, w, w_scale[, bias]` with plain i8 `w`, float `w_scale`, and a
+///   static activation's parameters as `x_scale`/`x_zero_point` attributes.
+///
+/// Both follow ONNX's QDQ semantics, so the reference executor, the artifact and
 /// ONNX Runtime's QDQ models agree on what they compute.
-class Ds_QuantComputeOp<string mnemonic> : Ds_OnnxOp<mnemonic, 3, 4, 1, 1, [Ds_CompilerOnly]> {
+class Ds_QuantComputeOp<string mnemonic> : Ds_OnnxOp<mnemonic, 2, 4, 1, 1, [Ds_CompilerOnly]> {
   let hasVerifier = 1;
 }
 
@@ -320,12 +332,18 @@ def Ds_QuantMatMulOp : Ds_QuantComputeOp<"quant_matmul"> {
     activation is quantized to uint8 (ONNX QuantizeLinear rounding and
     saturation), multiplied with symmetric int8 weights `w : [K, N]` in int32,
     and rescaled to float with `x_scale * w_scale[n]`. `w_scale` is `[N]` (per
-    output column) or a scalar. Without `x_scale` (or with 0) the activation is
-    quantized dynamically per call, as ONNX DynamicQuantizeLinear does.
-    `activation` is "none" or "relu". Operands: x, w, w_scale, optional bias [N].
+    output column, quantized axis 1) or a scalar. A float `x` (storage form:
+    no `x_scale`, or 0) is quantized dynamically per call, as ONNX
+    DynamicQuantizeLinear does, or per row with `x_granularity = "row"`.
+    `activation` is "none" or "relu". Optional bias [N].
 
     ```mlir
-    %y = ds.quant_matmul %x, %w, %ws, %b {x_scale = 0.02 : f32, x_zero_point = 128 : i64,
+    %wq = quant.scast %w8 : tensor<64x32xi8> to tensor<64x32x!quant.uniform<i8<-127:127>:f32:1, {...}>>
+    %xq = quant.qcast %x : tensor<1x8x64xf32> to tensor<1x8x64x!quant.uniform<u8:f32, 2.000000e-02:128>>
+    %y = ds.quant_matmul %xq, %wq, %b {activation = "none"}
+         : (tensor<1x8x64x!quant.uniform<u8:f32, 2.000000e-02:128>>, tensor<64x32x!quant.uniform<...>>, tensor<32xf32>) -> tensor<1x8x32xf32>
+    // after ds-lower-quant-types:
+    %y = ds.quant_matmul %x, %w8, %ws, %b {x_scale = 0.02 : f32, x_zero_point = 128 : i64,
            activation = "none"}
          : (tensor<1x8x64xf32>, tensor<64x32xi8>, tensor<32xf32>, tensor<32xf32>) -> tensor<1x8x32xf32>
     ```
@@ -337,8 +355,9 @@ def Ds_QuantConvOp : Ds_QuantComputeOp<"quant_conv"> {
   let description = [{
     ONNX Conv (same attributes) on `DQ(Q(x; x_scale, x_zero_point))` and
     `DQ(w; w_scale)` with `w : [M, C/group, kh, kw]` symmetric int8 and `w_scale`
-    `[M]` or a scalar, int32 accumulation, plus optional bias `[M]` and
-    `activation` ("none" or "relu"). Padding contributes a quantized 0.0.
+    `[M]` (quantized axis 0) or a scalar, int32 accumulation, plus optional bias
+    `[M]` and `activation` ("none" or "relu"). Padding contributes a quantized 0.0.
+    Operands as ds.quant_matmul's, in either form.
 
     ```mlir
     %y = ds.quant_conv %x, %w, %ws, %b {x_scale = 0.05 : f32, x_zero_point = 0 : i64,

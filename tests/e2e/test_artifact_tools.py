@@ -96,13 +96,15 @@ def test_ds_benchmark_lm_tokens_per_second(tmp_path, optimize_artifact):
 
 
 def test_ds_run_artifact_equals_executor_int8_simulation(digits_int8_artifact, digits_inputs, tmp_path):
-    # The reference executor runs the quantized IR (the same job stopped after quantize): the
-    # artifact's generated code must give the same bits, since both drive one kernel library.
+    # The reference executor runs the quantized IR (the same job stopped after quantize, in
+    # MLIR quant types, which ds-run lowers as ds-optimize does): the artifact's generated
+    # code must give the same bits, since both drive one kernel library.
     ir = run([DS_OPTIMIZE, DIGITS_MODEL, *DIGITS_INT8_ARGS, "--compile-to=quantize",
               "-o", tmp_path / "unused"])
     assert ir.returncode == 0, ir.stderr
     (tmp_path / "q.mlir").write_text(ir.stdout)
     assert "quant_conv" in ir.stdout
+    assert "!quant.uniform<i8<-127:127>:f32:0, {" in ir.stdout and "quant.qcast" in ir.stdout
     sim = run([DS_RUN, tmp_path / "q.mlir", "--inputs", digits_inputs, "--outputs", tmp_path / "sim"])
     assert sim.returncode == 0, sim.stderr
     same = run([DS_RUN, digits_int8_artifact, "--inputs", digits_inputs, "--compare", tmp_path / "sim",

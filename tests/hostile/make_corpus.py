@@ -548,6 +548,11 @@ def calib_constant(d, ctx):
                       "finite, non-zero activation scale", [], expect_exit=0)
 
 
+# The static activation's quantized type in `--compile-to=quantize` IR, with a scale
+# that is positive, finite and not 0 (e.g. !quant.uniform<u8:f32, 0.0117647061:0>).
+ACTIVATION_SCALE_IN_IR = r"!quant\.uniform<u8:f32, (?!0\.0*e\+00)(?!-)[0-9.]+(e[+-]?\d+)?(:\d+)?>"
+
+
 @case
 def calib_all_zero_scale(d, ctx):
     # The same job stopped after quantization: the IR shows the activation scale itself.
@@ -559,7 +564,7 @@ def calib_all_zero_scale(d, ctx):
             "expect_exit": 0, "file": "calib.npy", "fragments": [],
             "why": "all-zero calibration data is legal: the activation scale must be finite "
                    "and non-zero (the README: an all-zero range gets scale 1)",
-            "stdout_regex": r"x_scale = (?!0\.0*e\+00)(?!-)[0-9.]+(e[+-]?\d+)? : f32",
+            "stdout_regex": ACTIVATION_SCALE_IN_IR,
             "stderr_any": True}
 
 
@@ -664,7 +669,7 @@ def calib_constant_scale(d, ctx):
             "expect_exit": 0, "file": "calib.npy", "fragments": [],
             "why": "constant calibration data (3.0 everywhere): the range [0, 3] gives a "
                    "finite, non-zero activation scale",
-            "stdout_regex": r"x_scale = (?!0\.0*e\+00)(?!-)[0-9.]+(e[+-]?\d+)? : f32",
+            "stdout_regex": ACTIVATION_SCALE_IN_IR,
             "stderr_any": True}
 
 

@@ -5,7 +5,11 @@
 
 #include "codegen/runtime/api/ds_runtime.h"
 
+#include "quantizers/Passes.h"
+
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 
 #include <algorithm>
 #include <chrono>
@@ -24,12 +28,30 @@ bool isArtifactDir(const std::string &path) {
 
 namespace {
 
+/// The module at `path` in the form the kernels read: IR that
+/// `ds-optimize --compile-to quantize` printed has its MLIR quant types lowered.
+mlir::OwningOpRef<mlir::ModuleOp> loadForExecutor(mlir::MLIRContext &context,
+                                                  const std::string &path) {
+  auto module = loadModule(context, path);
+  mlir::PassManager pm(&context);
+  pm.addNestedPass<mlir::func::FuncOp>(quant::createLowerQuantTypesPass());
+  std::string diagnostic;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    if (diagnostic.empty())
+      diagnostic = diag.str();
+    return mlir::success();
+  });
+  if (mlir::failed(pm.run(*module)))
+    throw ToolError(path + ": " + diagnostic);
+  return module;
+}
+
 class ExecutorRunner : public ModelRunner {
 public:
   // Executor errors name the node; the model file is prefixed here, so that the
   // one error line names the file too.
   ExecutorRunner(const std::string &path, unsigned threads) try
-      : path_(path), module_(loadModule(context_, path)), pool_(threads),
+      : path_(path), module_(loadForExecutor(context_, path)), pool_(threads),
         executor_(*module_, pool_) {
   } catch (const exec::ExecutionError &e) {
     throw ToolError(path + ": " + e.what());

@@ -50,7 +50,7 @@ func.func @constant_type_mismatch() -> tensor<3xf32> {
 // -----
 
 func.func @quant_matmul_float_weights(%x: tensor<2x4xf32>, %w: tensor<4x3xf32>, %s: tensor<3xf32>) -> tensor<2x3xf32> {
-  // expected-error @+1 {{'ds.quant_matmul' op weights must be a rank-2 int8 tensor}}
+  // expected-error @+1 {{'ds.quant_matmul' op weights must be a rank-2 tensor of int8 or !quant.uniform<i8...>}}
   %0 = ds.quant_matmul %x, %w, %s {x_scale = 0.1 : f32} : (tensor<2x4xf32>, tensor<4x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
@@ -69,4 +69,71 @@ func.func @quant_conv_bad_zero_point(%x: tensor<1x2x4x4xf32>, %w: tensor<3x2x3x3
   // expected-error @+1 {{'ds.quant_conv' op x_zero_point must be in [0, 255] (uint8 activations)}}
   %0 = ds.quant_conv %x, %w, %s {x_scale = 0.1 : f32, x_zero_point = 300 : i64} : (tensor<1x2x4x4xf32>, tensor<3x2x3x3xi8>, tensor<3xf32>) -> tensor<1x3x2x2xf32>
   return %0 : tensor<1x3x2x2xf32>
+}
+
+// -----
+
+// The quantized-types form (what ds-quant-int8 writes): weights per output channel,
+// symmetric, in [-127, 127]; the activation uint8 per tensor; scales in the types only.
+!w_dim0 = !quant.uniform<i8<-127:127>:f32:0, {0.5, 0.25}>
+func.func @quant_matmul_weights_wrong_axis(%x: tensor<2x2xf32>, %w: tensor<2x2x!w_dim0>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{'ds.quant_matmul' op quantized weights must be quantized along dim 1 (the output channels), got 0}}
+  %0 = ds.quant_matmul %x, %w : (tensor<2x2xf32>, tensor<2x2x!w_dim0>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+!w_zp = !quant.uniform<i8<-127:127>:f32:1, {0.5:3, 0.25}>
+func.func @quant_matmul_weights_asymmetric(%x: tensor<2x2xf32>, %w: tensor<2x2x!w_zp>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{'ds.quant_matmul' op quantized weights must be symmetric (zero points 0)}}
+  %0 = ds.quant_matmul %x, %w : (tensor<2x2xf32>, tensor<2x2x!w_zp>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+!w_full = !quant.uniform<i8:f32:1, {0.5, 0.25}>
+func.func @quant_matmul_weights_full_int8_range(%x: tensor<2x2xf32>, %w: tensor<2x2x!w_full>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{'ds.quant_matmul' op quantized weights must be !quant.uniform<i8<-127:127>:f32...>}}
+  %0 = ds.quant_matmul %x, %w : (tensor<2x2xf32>, tensor<2x2x!w_full>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+!w = !quant.uniform<i8<-127:127>:f32:1, {0.5, 0.25}>
+func.func @quant_matmul_typed_with_scale_operand(%x: tensor<2x2xf32>, %w: tensor<2x2x!w>, %s: tensor<2xf32>, %b: tensor<2xf32>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{'ds.quant_matmul' op with quantized weights the operands are x, w and an optional bias}}
+  %0 = ds.quant_matmul %x, %w, %s, %b : (tensor<2x2xf32>, tensor<2x2x!w>, tensor<2xf32>, tensor<2xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+!x = !quant.uniform<u8:f32, 0.125:64>
+func.func @quant_matmul_typed_activation_storage_weights(%x: tensor<2x2x!x>, %w: tensor<2x2xi8>, %s: tensor<2xf32>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{'ds.quant_matmul' op a quantized activation needs quantized weights}}
+  %0 = ds.quant_matmul %x, %w, %s : (tensor<2x2x!x>, tensor<2x2xi8>, tensor<2xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+!x_s8 = !quant.uniform<i8:f32, 0.125>
+!w = !quant.uniform<i8<-127:127>:f32:1, {0.5, 0.25}>
+func.func @quant_matmul_signed_activation(%x: tensor<2x2x!x_s8>, %w: tensor<2x2x!w>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{'ds.quant_matmul' op a quantized activation must be !quant.uniform<u8:f32, scale:zero_point>}}
+  %0 = ds.quant_matmul %x, %w : (tensor<2x2x!x_s8>, tensor<2x2x!w>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+!x = !quant.uniform<u8:f32, 0.125:64>
+!w = !quant.uniform<i8<-127:127>:f32:1, {0.5, 0.25}>
+func.func @quant_matmul_typed_activation_and_x_scale(%x: tensor<2x2x!x>, %w: tensor<2x2x!w>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{'ds.quant_matmul' op a quantized activation carries its parameters in its type}}
+  %0 = ds.quant_matmul %x, %w {x_scale = 0.125 : f32} : (tensor<2x2x!x>, tensor<2x2x!w>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
 }
