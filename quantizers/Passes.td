@@ -66,6 +66,23 @@ def LowerQuantTypesPass : Pass<"ds-lower-quant-types", "mlir::func::FuncOp"> {
   let dependentDialects = ["ds::DsDialect", "mlir::quant::QuantDialect"];
 }
 
+def PackInt8WeightsPass : Pass<"ds-pack-int8-weights", "mlir::func::FuncOp"> {
+  let summary = "pack ds.quant_matmul's constant int8 weights into the INT8 GEMM's panel layout";
+  let description = [{
+    After ds-lower-quant-types: each ds.quant_matmul whose weights are a
+    constant int8 [K, N] reads instead a 1-D int8 constant holding them in the
+    GEMM's panel layout followed by their int32 column sums (QuantPackedB in
+    codegen/runtime/kernels/QuantGemm.h; the same layout for every ISA), and
+    gets `w_packed = array<i64: K, N>`. The executor and the artifact then read
+    the block in place instead of packing a copy on their first run. The
+    numbers do not change. Ops whose weights are computed at run time or
+    would grow by more than 1/8 (panels are 32 columns wide: a classifier's
+    N = 10 would triple), and ds.quant_conv (small weights, several packings),
+    keep packing at run time.
+  }];
+  let dependentDialects = ["ds::DsDialect"];
+}
+
 def FoldQdqPass : Pass<"ds-fold-qdq", "mlir::func::FuncOp"> {
   let summary = "take a QDQ model's activation scales and drop its QuantizeLinear/DequantizeLinear pairs";
   let description = [{

@@ -1,5 +1,6 @@
 //===- DsOps.cpp - ds dialect registration, verifiers and folders ---------===//
 #include "dialects/ds/DsDialect.h"
+#include "codegen/runtime/kernels/QuantPackedLayout.h"
 
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/IR/Builders.h"
@@ -66,10 +67,22 @@ LogicalResult verifyQuantizedWeightType(Operation *op, quant::QuantizedType type
 LogicalResult verifyQuantCompute(Operation *op, int64_t weightRank, int64_t outChannelDim) {
   auto tensorType = [&](unsigned i) { return dyn_cast<RankedTensorType>(op->getOperand(i).getType()); };
   auto x = tensorType(0), w = tensorType(1);
-  if (!w || w.getRank() != weightRank)
-    return op->emitOpError() << "weights must be a rank-" << weightRank
-                             << " tensor of int8 or !quant.uniform<i8...>";
-  int64_t channels = w.getDimSize(outChannelDim);
+  int64_t channels = 0;
+  if (auto packed = op->getAttrOfType<DenseI64ArrayAttr>("w_packed")) {
+    // ds-pack-int8-weights: w is the INT8 GEMM's packed block for [K, N].
+    if (!isa<ds::QuantMatMulOp>(op) || packed.size() != 2 || packed[0] < 0 || packed[1] < 0)
+      return op->emitOpError() << "w_packed must be array<i64: K, N> (ds.quant_matmul only)";
+    int64_t bytes = ds::rt::quantPackedBBytes(packed[0], packed[1]);
+    if (!w || w.getRank() != 1 || !w.getElementType().isSignlessInteger(8) || w.getDimSize(0) != bytes)
+      return op->emitOpError() << "packed weights for [" << packed[0] << ", " << packed[1]
+                               << "] must be tensor<" << bytes << "xi8>";
+    channels = packed[1];
+  } else {
+    if (!w || w.getRank() != weightRank)
+      return op->emitOpError() << "weights must be a rank-" << weightRank
+                               << " tensor of int8 or !quant.uniform<i8...>";
+    channels = w.getDimSize(outChannelDim);
+  }
   auto weightType = dyn_cast<quant::QuantizedType>(w.getElementType());
   bool typedForm = weightType != nullptr;
   auto activationType = x ? dyn_cast<quant::QuantizedType>(x.getElementType()) : nullptr;
@@ -135,12 +148,13 @@ LogicalResult ds::QuantMatMulOp::verify() {
   if (failed(verifyQuantCompute(*this, 2, 1)))
     return failure();
   auto x = cast<RankedTensorType>(getOperand(0).getType());
-  auto w = cast<RankedTensorType>(getOperand(1).getType());
+  auto packed = (*this)->getAttrOfType<DenseI64ArrayAttr>("w_packed");
+  int64_t weightK = packed ? packed[0] : cast<RankedTensorType>(getOperand(1).getType()).getDimSize(0);
   if (x.getRank() < 2)
     return emitOpError() << "activation must have rank >= 2";
   int64_t k = x.getDimSize(x.getRank() - 1);
-  if (!ShapedType::isDynamic(k) && k != w.getDimSize(0))
-    return emitOpError() << "activation has K = " << k << ", weights have K = " << w.getDimSize(0);
+  if (!ShapedType::isDynamic(k) && k != weightK)
+    return emitOpError() << "activation has K = " << k << ", weights have K = " << weightK;
   return success();
 }
 

@@ -2,7 +2,9 @@
 // exact integer sums (bit equality) and against a float QDQ reference
 // (DequantizeLinear(QuantizeLinear(x)) @ DequantizeLinear(w) + bias, summed in
 // double); static and dynamic activation quantization, relu, bias, per-tensor
-// and per-column w_scale, batched x, the packed-weight cache, and errors.
+// and per-column w_scale, batched x, the packed-weight cache, weights packed
+// ahead of time (w_packed), and errors.
+#include "../../codegen/runtime/kernels/QuantGemm.h"
 #include "ds/runtime/Kernel.h"
 
 #include <gtest/gtest.h>
@@ -193,6 +195,64 @@ void expectError(const AttrMap &attrs, const std::vector<Tensor> &inputs, const 
   } catch (const Error &e) {
     EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
   }
+}
+
+/// w [K, N] as ds-pack-int8-weights writes it: the GEMM's packed block, 1-D int8.
+Tensor prepacked(const Tensor &w) {
+  const int64_t K = w.dim(0), N = w.dim(1);
+  Tensor block(DType::I8, {quantPackedBBytes(K, N)});
+  packQuantBInto(false, K, N, w.data<int8_t>(), std::max<int64_t>(N, 1), block.mutableData<int8_t>());
+  return block;
+}
+
+TEST(QuantMatMul, PrepackedWeightsGiveTheSameBits) {
+  struct PackCase {
+    Shape xShape;
+    int64_t N;
+    const char *granularity; // "" static, "tensor" dynamic, "row" dynamic per row
+  };
+  const PackCase cases[] = {{{7, 19}, 13, ""},     {{33, 64}, 40, "tensor"}, {{2, 5, 29}, 35, "row"},
+                            {{100, 300}, 70, ""},  {{1, 128}, 96, "row"},    {{3, 4}, 0, ""}};
+  uint32_t seed = 100;
+  for (const PackCase &c : cases) {
+    const int64_t K = c.xShape.back();
+    Tensor x = randomFloats(c.xShape, seed++, -2.0f, 3.0f);
+    Tensor w = randomWeights(K, c.N, seed++);
+    Tensor wScale = randomFloats({c.N}, seed++, 0.001f, 0.02f);
+    Tensor bias = randomFloats({c.N}, seed++, -1.0f, 1.0f);
+    AttrMap attrs;
+    if (std::string(c.granularity).empty()) {
+      attrs.set("x_scale", 0.021f);
+      attrs.set("x_zero_point", int64_t{117});
+    } else {
+      attrs.set("x_granularity", std::string(c.granularity));
+    }
+    std::vector<Tensor> plain = run(attrs, {x, w, wScale, bias});
+    AttrMap packedAttrs = attrs;
+    packedAttrs.set("w_packed", std::vector<int64_t>{K, c.N});
+    std::shared_ptr<void> state;
+    std::vector<Tensor> packed = run(packedAttrs, {x, prepacked(w), wScale, bias}, 2, &state);
+    ASSERT_EQ(packed[0].shape(), plain[0].shape());
+    EXPECT_EQ(0, std::memcmp(packed[0].rawData(), plain[0].rawData(), plain[0].byteSize()))
+        << shapeToString(c.xShape) << " N=" << c.N << " " << c.granularity;
+    EXPECT_FALSE(state) << "weights packed ahead of time are read in place, not cached";
+  }
+}
+
+TEST(QuantMatMul, PrepackedWeightErrors) {
+  Tensor x = randomFloats({3, 8}, 1, -1, 1), w = randomWeights(8, 4, 2);
+  Tensor s = randomFloats({4}, 3, 0.01f, 0.02f);
+  AttrMap attrs;
+  attrs.set("w_packed", std::vector<int64_t>{8, 4});
+  expectError(attrs, {x, Tensor(DType::I8, {100}), s}, "packed w for [8, 4] must be 384 bytes");
+  expectError(attrs, {randomFloats({3, 7}, 1, -1, 1), prepacked(w), s}, "K = 7");
+  AttrMap wrongRank;
+  wrongRank.set("w_packed", std::vector<int64_t>{8});
+  expectError(wrongRank, {x, prepacked(w), s}, "w_packed must be [K, N]");
+  // A block that is not 64-byte aligned (the vector loads need it): an error, not a fault.
+  Tensor big(DType::I8, {quantPackedBBytes(8, 4) + 1});
+  Tensor shifted = Tensor::borrow(DType::I8, {quantPackedBBytes(8, 4)}, big.data<int8_t>() + 1, nullptr);
+  expectError(attrs, {x, shifted, s}, "64-byte aligned");
 }
 
 TEST(QuantMatMul, Errors) {

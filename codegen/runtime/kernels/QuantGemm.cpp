@@ -64,29 +64,23 @@ const MicroKernelFamily &portableMicroKernels() {
 
 } // namespace quant_gemm_detail
 
-void QuantPackedB::AlignedDelete::operator()(int8_t *p) const {
-  ::operator delete[](p, std::align_val_t{64});
-}
-
-QuantPackedB packQuantB(bool transposed, int64_t K, int64_t N, const int8_t *src,
-                        int64_t ld) {
+namespace {
+void checkPackable(int64_t K, int64_t N) {
   DS_CHECK(K >= 0 && N >= 0, "quant gemm: negative dimension");
   DS_CHECK(K <= kQuantGemmMaxK,
            "quant gemm: K = " + std::to_string(K) + " exceeds " +
                std::to_string(kQuantGemmMaxK) +
                ", the deepest sum of u8 * s8 products that cannot overflow int32");
+}
+} // namespace
+
+void packQuantBInto(bool transposed, int64_t K, int64_t N, const int8_t *src, int64_t ld,
+                    int8_t *dst) {
+  checkPackable(K, N);
   DS_CHECK(ld >= std::max<int64_t>(transposed ? K : N, 1), "quant gemm: ldb is too small");
-  QuantPackedB b;
-  b.K_ = K;
-  b.N_ = N;
-  const int64_t kp = b.paddedK(), panels = b.numPanels();
-  const auto bytes = static_cast<size_t>(std::max<int64_t>(1, panels * kp * kQuantGemmNR));
-  b.data_ = std::shared_ptr<int8_t>(
-      static_cast<int8_t *>(::operator new[](bytes, std::align_val_t{64})),
-      QuantPackedB::AlignedDelete{});
-  std::memset(b.data_.get(), 0, bytes);
-  b.colSums_.assign(static_cast<size_t>(N), 0);
-  int8_t *dst = b.data_.get();
+  const int64_t kp = (K + 3) / 4 * 4, panels = (N + kQuantGemmNR - 1) / kQuantGemmNR;
+  std::memset(dst, 0, static_cast<size_t>(quantPackedBBytes(K, N)));
+  int32_t *sums = reinterpret_cast<int32_t *>(dst + panels * kp * kQuantGemmNR);
   for (int64_t n = 0; n < N; ++n) {
     int8_t *col = dst + (n / kQuantGemmNR) * kp * kQuantGemmNR + (n % kQuantGemmNR) * 4;
     int32_t sum = 0;
@@ -95,8 +89,32 @@ QuantPackedB packQuantB(bool transposed, int64_t K, int64_t N, const int8_t *src
       col[(k / 4) * kQuantGemmNR * 4 + k % 4] = v;
       sum += v;
     }
-    b.colSums_[static_cast<size_t>(n)] = sum;
+    sums[n] = sum;
   }
+}
+
+QuantPackedB packQuantB(bool transposed, int64_t K, int64_t N, const int8_t *src,
+                        int64_t ld) {
+  checkPackable(K, N);
+  const auto bytes = static_cast<size_t>(std::max<int64_t>(1, quantPackedBBytes(K, N)));
+  std::shared_ptr<int8_t> block(static_cast<int8_t *>(::operator new[](bytes, std::align_val_t{64})),
+                                [](int8_t *p) { ::operator delete[](p, std::align_val_t{64}); });
+  packQuantBInto(transposed, K, N, src, ld, block.get());
+  QuantPackedB b;
+  b.K_ = K;
+  b.N_ = N;
+  b.data_ = std::move(block);
+  return b;
+}
+
+QuantPackedB QuantPackedB::view(int64_t K, int64_t N, std::shared_ptr<const int8_t> bytes) {
+  checkPackable(K, N);
+  DS_CHECK(reinterpret_cast<uintptr_t>(bytes.get()) % 64 == 0,
+           "quant gemm: packed weights must be 64-byte aligned");
+  QuantPackedB b;
+  b.K_ = K;
+  b.N_ = N;
+  b.data_ = std::move(bytes);
   return b;
 }
 

@@ -22,6 +22,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "QuantPackedLayout.h"
+
 #include "ds/runtime/ThreadPool.h"
 
 #include <cstdint>
@@ -33,13 +35,15 @@ namespace ds::rt {
 /// The deepest reduction whose int32 sum of u8 * s8 products cannot overflow.
 constexpr int64_t kQuantGemmMaxK = 2147483647 / (255 * 128);
 
-/// Columns per packed B panel (two zmm / four ymm of int32 lanes).
-constexpr int64_t kQuantGemmNR = 32;
-
-/// B (K x N int8) in micro-kernel layout plus its per-column sums. Panel p holds
-/// columns [32p, 32p + 32) with K in groups of 4 (the dpbusd operand):
+/// B (K x N int8) in micro-kernel layout plus its per-column sums, in one
+/// block of quantPackedBBytes(K, N) bytes. Panel p holds columns
+/// [32p, 32p + 32) with K in groups of 4 (the dpbusd operand):
 ///   panel(p)[(k / 4) * 128 + j * 4 + k % 4] = B[k, 32p + j],
-/// zero for k >= K or 32p + j >= N. Immutable once built; safe to share.
+/// zero for k >= K or 32p + j >= N; the int32 sums of the columns follow the
+/// last panel (0 for padding columns). The layout is the same for every
+/// micro-kernel family, so it can be packed ahead of time: ds-pack-int8-weights
+/// writes it into the compiled model, and view() reads it in place.
+/// Immutable once built; safe to share.
 class QuantPackedB {
 public:
   int64_t K() const { return K_; }
@@ -49,21 +53,29 @@ public:
   int64_t numPanels() const { return (N_ + kQuantGemmNR - 1) / kQuantGemmNR; }
   const int8_t *panel(int64_t p) const { return data_.get() + p * paddedK() * kQuantGemmNR; }
   /// colSums()[n] = sum_k B[k, n], for the activation zero-point correction.
-  const int32_t *colSums() const { return colSums_.data(); }
+  const int32_t *colSums() const {
+    return reinterpret_cast<const int32_t *>(data_.get() + numPanels() * paddedK() * kQuantGemmNR);
+  }
+
+  /// B packed ahead of time (packQuantBInto): `bytes` holds quantPackedBBytes(K, N)
+  /// bytes, 64-byte aligned, and stays alive as long as the view. Throws
+  /// rt::Error on a misaligned block or K > kQuantGemmMaxK.
+  static QuantPackedB view(int64_t K, int64_t N, std::shared_ptr<const int8_t> bytes);
 
 private:
   friend QuantPackedB packQuantB(bool, int64_t, int64_t, const int8_t *, int64_t);
-  struct AlignedDelete {
-    void operator()(int8_t *p) const;
-  };
   int64_t K_ = 0, N_ = 0;
-  std::shared_ptr<int8_t> data_;
-  std::vector<int32_t> colSums_;
+  std::shared_ptr<const int8_t> data_;
 };
 
-/// Packs B: element (k, n) is src[k * ld + n], or src[n * ld + k] when
+/// Writes B in the packed layout to dst (quantPackedBBytes(K, N) bytes; every
+/// byte is written): element (k, n) is src[k * ld + n], or src[n * ld + k] when
 /// `transposed` (B stored N x K, e.g. conv weights [M, C*kh*kw]). Throws
 /// rt::Error when K > kQuantGemmMaxK.
+void packQuantBInto(bool transposed, int64_t K, int64_t N, const int8_t *src, int64_t ld,
+                    int8_t *dst);
+
+/// packQuantBInto a new 64-byte aligned block.
 QuantPackedB packQuantB(bool transposed, int64_t K, int64_t N, const int8_t *src,
                         int64_t ld);
 

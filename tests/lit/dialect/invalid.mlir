@@ -137,3 +137,20 @@ func.func @quant_matmul_typed_activation_and_x_scale(%x: tensor<2x2x!x>, %w: ten
   %0 = ds.quant_matmul %x, %w {x_scale = 0.125 : f32} : (tensor<2x2x!x>, tensor<2x2x!w>) -> tensor<2x2xf32>
   return %0 : tensor<2x2xf32>
 }
+
+// -----
+
+// ds-pack-int8-weights' form: w is the GEMM's packed block, whose size [K, N] fixes.
+func.func @quant_matmul_packed_wrong_size(%x: tensor<2x8xf32>, %w: tensor<100xi8>, %s: tensor<4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'ds.quant_matmul' op packed weights for [8, 4] must be tensor<384xi8>}}
+  %0 = ds.quant_matmul %x, %w, %s {w_packed = array<i64: 8, 4>} : (tensor<2x8xf32>, tensor<100xi8>, tensor<4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @quant_matmul_packed_k_mismatch(%x: tensor<2x9xf32>, %w: tensor<384xi8>, %s: tensor<4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'ds.quant_matmul' op activation has K = 9, weights have K = 8}}
+  %0 = ds.quant_matmul %x, %w, %s {w_packed = array<i64: 8, 4>} : (tensor<2x9xf32>, tensor<384xi8>, tensor<4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
