@@ -29,6 +29,37 @@ TEST(Tensor, AllocatesZeroedAndChecksDtype) {
   EXPECT_THROW(Tensor(DType::F32, {-1}), Error);
 }
 
+// Small buffers and the tensors' control blocks come from per-thread free
+// lists (Tensor.cpp's SmallBlocks): a recycled block must still be 64-byte
+// aligned and zeroed when asked, and blocks may be freed on another thread.
+TEST(Tensor, RecycledSmallBuffersAreAlignedAndZeroed) {
+  for (int round = 0; round < 3; ++round)
+    for (int64_t n = 0; n <= 1100; n += 7) {
+      Tensor dirty = Tensor::uninitialized(DType::F32, {n});
+      for (int64_t i = 0; i < n; ++i)
+        dirty.mutableData<float>()[i] = 1.5f;
+      dirty = Tensor();
+      Tensor t(DType::F32, {n, 1});
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(t.rawData()) % 64, 0u) << n;
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(t.data<float>()[i], 0.0f) << "element " << i << " of " << n;
+    }
+  ThreadPool pool(2);
+  std::vector<Tensor> made(64);
+  pool.parallelFor(64, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      made[static_cast<size_t>(i)] = Tensor(DType::I32, {i % 9, 3});
+  });
+  made.clear(); // freed on this thread, made (partly) on the workers
+  pool.parallelFor(64, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      Tensor t(DType::I32, {i % 9, 3});
+      for (int64_t j = 0; j < t.numel(); ++j)
+        ASSERT_EQ(t.data<int32_t>()[j], 0);
+    }
+  });
+}
+
 TEST(ThreadPool, CoversEveryIndexOnce) {
   ThreadPool pool(3);
   std::vector<std::atomic<int>> hits(1000);
