@@ -57,7 +57,10 @@ AccuracyControlResult controlAccuracy(const Verification &allInt8, const Accurac
     result.verification = trial(result.fp32Layers);
     ++result.trials;
     log << "      " << result.fp32Layers.size() << " in FP32 (+'" << layer.node << "'): cost "
-        << llvm::format("%.4g", agreementCost(result.verification)) << "\n";
+        << llvm::format("%.4g", agreementCost(result.verification));
+    if (!result.verification.outputs.empty() && result.verification.outputs[0].rows)
+      log << ", top-1 " << llvm::format("%.4f", result.verification.outputs[0].top1Agreement);
+    log << "\n";
     log.flush();
     if (target.metBy(result.verification)) {
       result.met = true;

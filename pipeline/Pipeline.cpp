@@ -185,9 +185,10 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   if (o.calib.empty() && o.eval.empty() && !stopEarly)
     throw ToolError("no data to verify the artifact with: pass --eval DIR (or --calib DIR)");
 
-  if (o.accuracyControl && (!int8 || (!o.maxDropPercent && !o.maxMeanKl)))
+  AccuracyTarget accuracyTarget{o.maxDropPercent, o.maxMeanKl, o.minTop1};
+  if (o.accuracyControl && (!int8 || !accuracyTarget.any()))
     throw ToolError("--accuracy-control needs --precision int8 and a target to meet: --max-drop "
-                    "(e.g. 1%) and/or --max-kl (e.g. 0.01)");
+                    "(e.g. 1%), --max-kl (e.g. 0.01) and/or --min-top1 (e.g. 0.97)");
   if (o.accuracyControl && o.autoFp32Threshold > 0)
     throw ToolError("--accuracy-control and --auto-fp32 both choose the layers that stay FP32: "
                     "pass one of them");
@@ -272,6 +273,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
                           : baseName(o.eval);
   report.maxDropPercent = o.maxDropPercent;
   report.maxMeanKl = o.maxMeanKl;
+  report.minTop1 = o.minTop1;
 
   mlir::OwningOpRef<mlir::ModuleOp> calibratedModule; // FP32 with ranges, before quantize
   /// `autoFp32`: node names kept in FP32 for the report's reason `why`.
@@ -343,6 +345,9 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   phases.begin("verify against the FP32 teacher on " + std::to_string(evalSet.samples.size()) +
                " samples");
   report.verification = verify(teacher, reference, *student, evalSet.samples, labels, log);
+  if (o.minTop1 && (report.verification.outputs.empty() || report.verification.outputs[0].rows == 0))
+    throw ToolError(o.model + ": --min-top1 needs output 0 to hold rows of scores (logits, "
+                              "class scores) to take the argmax of; use --max-drop instead");
   // Re-quantizes with `fp32Layers` kept in FP32 and verifies; the student is then that one.
   auto requantize = [&](const std::vector<std::string> &fp32Layers, const std::string &why,
                         llvm::raw_ostream &progress) {
@@ -368,7 +373,6 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
       report.verification = requantize(worst, why, log);
     }
   }
-  AccuracyTarget accuracyTarget{o.maxDropPercent, o.maxMeanKl};
   if (int8 && o.accuracyControl) {
     std::string why = "kept in FP32 by --accuracy-control: among the INT8 layers that cost most "
                       "on their own";
@@ -459,12 +463,17 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   if (o.maxDropPercent)
     log << "  target   max drop " << llvm::format("%g", *o.maxDropPercent) << "% of " << dropMetric
         << ": measured " << (drop ? llvm::formatv("{0:F3}", *drop).str() : std::string("n/a")) << "% -> "
-        << (AccuracyTarget{o.maxDropPercent, {}}.metBy(report.verification) ? "met" : "MISSED") << "\n";
+        << (AccuracyTarget{o.maxDropPercent, {}, {}}.metBy(report.verification) ? "met" : "MISSED") << "\n";
   if (o.maxMeanKl && !report.verification.outputs.empty())
     log << "  target   max KL " << llvm::format("%g", *o.maxMeanKl) << " nats on output '"
         << report.verification.outputs[0].name << "': measured "
         << llvm::format("%.5f", report.verification.outputs[0].meanKl) << " -> "
-        << (AccuracyTarget{{}, o.maxMeanKl}.metBy(report.verification) ? "met" : "MISSED") << "\n";
+        << (AccuracyTarget{{}, o.maxMeanKl, {}}.metBy(report.verification) ? "met" : "MISSED") << "\n";
+  if (o.minTop1 && !report.verification.outputs.empty())
+    log << "  target   min top-1 agreement " << llvm::format("%g", *o.minTop1) << " on output '"
+        << report.verification.outputs[0].name << "': measured "
+        << llvm::format("%.4f", report.verification.outputs[0].top1Agreement) << " -> "
+        << (AccuracyTarget{{}, {}, o.minTop1}.metBy(report.verification) ? "met" : "MISSED") << "\n";
   log << "  time    ";
   for (const auto &[name, s] : phases.times())
     log << " " << name.substr(0, name.find_first_of(" :")) << " " << llvm::format("%.2f", s) << "s";

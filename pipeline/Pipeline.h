@@ -33,13 +33,14 @@ struct OptimizeOptions {
   std::string evalLabels;                    // .npy of class ids (classifiers)
   std::optional<double> maxDropPercent;      // --max-drop
   std::optional<double> maxMeanKl;           // --max-kl (nats)
+  std::optional<double> minTop1;             // --min-top1 (fraction of output 0's rows)
   std::vector<std::string> keepFp32;         // node-name globs
   double smoothquantAlpha = 0.0;             // 0: off
   std::string weightRounding = "rtn";        // rtn | gptq
   /// > 0: layers whose INT8 output error (relative L2 vs FP32) exceeds this
   /// are re-quantized in FP32 (one round).
   double autoFp32Threshold = 0.0;
-  /// --accuracy-control: when --max-drop/--max-kl is missed, return the INT8 layers that
+  /// --accuracy-control: when --max-drop/--max-kl/--min-top1 is missed, return the INT8 layers that
   /// cost most on their own to FP32 until it is met (AccuracyControl.h).
   bool accuracyControl = false;
   /// Shape specialization: fixed dims per graph input ("input_ids" -> {1, 128}).

@@ -80,6 +80,7 @@ nlohmann::json reportJson(const ReportData &d) {
                    {"count", d.verification.task->count}};
   acc["target"] = {{"max_drop_percent", d.maxDropPercent ? number(*d.maxDropPercent) : json()},
                    {"max_mean_kl_nats", d.maxMeanKl ? number(*d.maxMeanKl) : json()},
+                   {"min_top1_agreement", d.minTop1 ? number(*d.minTop1) : json()},
                    {"drop_percent", d.dropPercent ? number(*d.dropPercent) : json()},
                    {"drop_metric", d.dropMetric},
                    {"passed", d.passed}};
@@ -121,9 +122,12 @@ std::string reportHtml(const ReportData &d) {
   if (d.maxMeanKl && !d.verification.outputs.empty())
     targets.push_back("max KL " + general(*d.maxMeanKl) + " nats, measured " +
                       general(d.verification.outputs[0].meanKl));
+  if (d.minTop1 && !d.verification.outputs.empty())
+    targets.push_back("min top-1 agreement " + general(*d.minTop1) + ", measured " +
+                      general(d.verification.outputs[0].top1Agreement));
   std::string targetText = targets.empty() ? "none set" : targets[0];
-  if (targets.size() > 1)
-    targetText += "; " + targets[1];
+  for (size_t i = 1; i < targets.size(); ++i)
+    targetText += "; " + targets[i];
   if (!targets.empty())
     targetText += d.passed ? " (met)" : " (MISSED)";
   if (d.accuracyControlTrials)

@@ -31,6 +31,7 @@ struct ReportData {
   uint64_t weightBytesBefore = 0, weightBytesAfter = 0;
   std::optional<double> maxDropPercent;      // the user's targets
   std::optional<double> maxMeanKl;
+  std::optional<double> minTop1;
   std::optional<double> dropPercent;         // measured, in the target's unit
   std::string dropMetric;                    // what dropPercent measures
   std::optional<int> accuracyControlTrials;  // quantize+verify runs of --accuracy-control

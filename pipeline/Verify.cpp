@@ -147,6 +147,9 @@ bool AccuracyTarget::metBy(const Verification &v) const {
   }
   if (maxMeanKl && (v.outputs.empty() || v.outputs[0].meanKl > *maxMeanKl))
     return false;
+  if (minTop1 && (v.outputs.empty() || v.outputs[0].rows == 0 ||
+                  v.outputs[0].top1Agreement < *minTop1))
+    return false;
   return true;
 }
 

@@ -59,12 +59,13 @@ Verification verify(const exec::ReferenceExecutor &teacher, const exec::Referenc
 /// LMs, else 1 - cosine of output 0.
 std::pair<std::optional<double>, std::string> measuredDrop(const Verification &v);
 
-/// What the student must keep of the teacher (--max-drop, --max-kl); a target
-/// not set always holds.
+/// What the student must keep of the teacher (--max-drop, --max-kl,
+/// --min-top1); a target not set always holds.
 struct AccuracyTarget {
   std::optional<double> maxDropPercent; // in measuredDrop's unit
   std::optional<double> maxMeanKl;      // nats, mean over output 0's rows
-  bool any() const { return maxDropPercent || maxMeanKl; }
+  std::optional<double> minTop1;        // fraction of output 0's rows whose argmax is the teacher's
+  bool any() const { return maxDropPercent || maxMeanKl || minTop1; }
   bool metBy(const Verification &v) const;
 };
 

@@ -54,6 +54,10 @@ int main(int argc, char **argv) {
                  "fail (exit 3) when the mean KL(teacher || student) of output 0's rows (logits) "
                  "exceeds this many nats")
       ->check(tools::numberAtLeast(0, false));
+  app.add_option("--min-top1", o.minTop1,
+                 "fail (exit 3) when fewer of output 0's rows (logits) than this fraction have "
+                 "the teacher's argmax, e.g. 0.97")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--keep-fp32", o.keepFp32, "node-name glob to keep in FP32 (repeatable)");
   app.add_option("--smoothquant-alpha", o.smoothquantAlpha,
                  "SmoothQuant strength for MatMul/Gemm activations, 0 (off) to 1")
@@ -67,7 +71,7 @@ int main(int argc, char **argv) {
                  "keep layers in FP32 whose INT8 output error (relative L2) exceeds this")
       ->check(tools::numberAtLeast(0, false));
   app.add_flag("--accuracy-control", o.accuracyControl,
-               "when --max-drop/--max-kl is missed, return the INT8 layers that cost most on "
+               "when --max-drop/--max-kl/--min-top1 is missed, return the INT8 layers that cost most on "
                "their own to FP32 until it is met");
   app.add_option("--input-shape", inputShapes,
                  "fix an input's shape, e.g. input_ids=1x128 (repeatable): shapes are then "

@@ -110,7 +110,8 @@ def test_stories260k_int8_floor(stories260k_int8, load_report):
                                         "weight-only INT8 alone already gives 0.90; target 0.95. "
                                         "--max-kl 0.01 --accuracy-control (5 layers FP32) gives "
                                         "0.959, but top-1 is not monotone in the KL (--max-kl "
-                                        "0.005, 12 layers FP32: 0.898); bf16 weights alone flip one")
+                                        "0.005, 12 layers FP32: 0.898); bf16 weights alone flip one. "
+                                        "--min-top1 0.95 --accuracy-control meets it (test below)")
 def test_stories260k_int8_top1_agreement(stories260k_int8, load_report):
     logits = load_report(stories260k_int8)["accuracy"]["outputs"][0]
     assert logits["top1_agreement"] >= STORIES_MIN_TOP1, logits
@@ -150,6 +151,33 @@ def test_stories260k_accuracy_control_meets_its_kl_target(stories260k_int8, stor
     assert 0 < len(fp32) <= len(layers) // 4, [l["node"] for l in fp32]
     assert all("--accuracy-control" in l["fp32_reason"] for l in fp32), fp32
     assert target["accuracy_control_trials"] == len(layers) + len(fp32), target
+    assert report["size"]["weight_bytes_artifact"] < 0.6 * report["size"]["weight_bytes_fp32"]
+
+
+def stories260k_job(stories260k_onnx, reference_tokens, tmp_path, extra):
+    tokens = tmp_path / "reference_tokens.npy"
+    np.save(tokens, np.array([[1] + reference_tokens], dtype=np.int64))
+    return (stories260k_onnx / "prefill.onnx",
+            ["--precision", "int8", "--quant-mode", "dynamic-per-token", "--weight-rounding", "gptq",
+             "--calib", tokens, "--eval", tokens, *extra])
+
+
+def test_stories260k_top1_target_fails_plain_int8_and_accuracy_control_meets_it(
+        stories260k_onnx, stories260k_reference_tokens, optimize_artifact, load_report, tmp_path):
+    """--min-top1 is the issue's own stories260K target (0.95 of the trace's positions): the
+    all-INT8 student misses it (exit 3, with an artifact and a report saying so), and
+    --accuracy-control returns layers to FP32 until it holds."""
+    model, args = stories260k_job(stories260k_onnx, stories260k_reference_tokens, tmp_path,
+                                  ["--min-top1", str(STORIES_MIN_TOP1)])
+    plain = load_report(optimize_artifact(model, args, tmp_path / "plain", expect=3))
+    assert plain["accuracy"]["target"]["passed"] is False
+    assert plain["accuracy"]["outputs"][0]["top1_agreement"] < STORIES_MIN_TOP1
+    report = load_report(optimize_artifact(model, args + ["--accuracy-control"], tmp_path / "ctl"))
+    target = report["accuracy"]["target"]
+    assert target["passed"] is True and target["min_top1_agreement"] == STORIES_MIN_TOP1
+    assert report["accuracy"]["outputs"][0]["top1_agreement"] >= STORIES_MIN_TOP1
+    fp32 = [l for l in report["layers"] if l["precision"] == "fp32"]
+    assert 0 < len(fp32) <= len(report["layers"]) // 4, [l["node"] for l in fp32]
     assert report["size"]["weight_bytes_artifact"] < 0.6 * report["size"]["weight_bytes_fp32"]
 
 

@@ -209,7 +209,8 @@ def bad_cases(samples, tmp):
                          ["--max-drop", "abc"]),
         "accuracy control without a target": ([model, "--precision", "int8", *calib,
                                                "--accuracy-control"],
-                                              ["--accuracy-control", "--max-drop", "--max-kl"]),
+                                              ["--accuracy-control", "--max-drop", "--max-kl",
+                                               "--min-top1"]),
         "accuracy control with auto-fp32": ([model, "--precision", "int8", *calib,
                                              "--max-drop", "1%", "--accuracy-control",
                                              "--auto-fp32", "0.1"],
@@ -219,6 +220,8 @@ def bad_cases(samples, tmp):
                             ["--max-kl", ">= 0", "'-1'"]),
         "smoothquant-alpha 2": ([model, "--precision", "int8", *calib, "--smoothquant-alpha", "2"],
                                 ["--smoothquant-alpha", "2"]),
+        "min-top1 1.5": ([model, "--precision", "int8", *calib, "--min-top1", "1.5"],
+                         ["--min-top1", "1.5"]),
         "unknown option": ([model, "--precision", "int8", *calib, "--bogus"], ["--bogus"]),
     }
 
@@ -226,7 +229,7 @@ def bad_cases(samples, tmp):
 BAD_CASE_NAMES = ["missing model", "int4", "profile a100", "static int8 without --calib",
                   "NaN in calibration", "wrong tensor name", "wrong dtype", "max-drop abc",
                   "accuracy control without a target", "accuracy control with auto-fp32",
-                  "negative max-kl", "smoothquant-alpha 2", "unknown option"]
+                  "negative max-kl", "smoothquant-alpha 2", "min-top1 1.5", "unknown option"]
 
 
 @pytest.mark.parametrize("case", BAD_CASE_NAMES)

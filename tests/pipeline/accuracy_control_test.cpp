@@ -94,5 +94,23 @@ TEST(AccuracyControl, DropTargetUsesTheTaskMetric) {
   EXPECT_TRUE(AccuracyTarget{}.metBy(v)); // no target set
 }
 
+TEST(AccuracyControl, Top1TargetNeedsRowsAndHoldsAtTheBound) {
+  Verification v;
+  EXPECT_FALSE((AccuracyTarget{std::nullopt, std::nullopt, 0.95}.metBy(v))) << "no outputs";
+  OutputAgreement logits;
+  logits.name = "logits";
+  v.outputs.push_back(logits);
+  EXPECT_FALSE((AccuracyTarget{std::nullopt, std::nullopt, 0.0}.metBy(v))) << "no rows to argmax";
+  v.outputs[0].rows = 49;
+  v.outputs[0].top1Agreement = 46.0 / 49.0;
+  EXPECT_FALSE((AccuracyTarget{std::nullopt, std::nullopt, 0.95}.metBy(v)));
+  v.outputs[0].top1Agreement = 47.0 / 49.0;
+  EXPECT_TRUE((AccuracyTarget{std::nullopt, std::nullopt, 0.95}.metBy(v)));
+  EXPECT_TRUE((AccuracyTarget{std::nullopt, std::nullopt, 47.0 / 49.0}.metBy(v)));
+  // Every target set must hold.
+  v.outputs[0].meanKl = 0.02;
+  EXPECT_FALSE((AccuracyTarget{std::nullopt, 0.01, 0.95}.metBy(v)));
+}
+
 } // namespace
 } // namespace ds::pipeline
