@@ -40,6 +40,8 @@ void concatKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
   int64_t inner = product(outShape, static_cast<size_t>(axis) + 1, outShape.size());
   int64_t outRow = outShape[static_cast<size_t>(axis)] * inner;
   std::vector<int64_t> rowBytes, offsets;
+  rowBytes.reserve(inputs.size());
+  offsets.reserve(inputs.size());
   int64_t offset = 0;
   for (const Tensor &in : inputs) {
     rowBytes.push_back(in.dim(axis) * inner * static_cast<int64_t>(elem));

@@ -94,8 +94,11 @@ BroadcastPlan<N> makeBroadcastPlan(const std::array<const Shape *, N> &shapes,
   plan.outShape = outShape;
   plan.numel = shapeNumel(outShape);
   std::array<std::vector<int64_t>, N> full;
-  for (size_t k = 0; k < N; ++k)
+  plan.dims.reserve(outShape.size() + 1); // one allocation each, not one per push
+  for (size_t k = 0; k < N; ++k) {
     full[k] = broadcastStrides(*shapes[k], outShape);
+    plan.strides[k].reserve(outShape.size() + 1);
+  }
   for (size_t d = 0; d < outShape.size(); ++d) {
     int64_t size = outShape[d];
     if (size == 1)

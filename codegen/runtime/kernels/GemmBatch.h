@@ -14,6 +14,9 @@
 
 namespace ds::rt {
 
+/// Batch dims a MatMul operand may have (rank 18): deeper ones are refused.
+constexpr size_t kMaxBatchRank = 16;
+
 struct MatMulPlan {
   int64_t M = 0, K = 0, N = 0;
   Shape outShape;
@@ -30,46 +33,60 @@ inline MatMulPlan planMatMul(const Shape &aShape, const Shape &bShape) {
   DS_CHECK(!aShape.empty() && !bShape.empty(),
            "operands must have rank >= 1, got " + shapeToString(aShape) + " and " +
                shapeToString(bShape));
-  Shape a = aShape, b = bShape;
-  bool aVector = a.size() == 1, bVector = b.size() == 1;
-  if (aVector)
-    a.insert(a.begin(), 1);
-  if (bVector)
-    b.push_back(1);
+  // Read as [batch..., M, K] x [batch..., K, N], a 1-D operand taking the
+  // matrix role ONNX gives it, without copying the shapes (a decode step
+  // plans ~40 products: each vector here was an allocation).
+  const bool aVector = aShape.size() == 1, bVector = bShape.size() == 1;
+  const size_t aBatchRank = aVector ? 0 : aShape.size() - 2;
+  const size_t bBatchRank = bVector ? 0 : bShape.size() - 2;
   MatMulPlan plan;
-  plan.M = a[a.size() - 2];
-  plan.K = a.back();
-  plan.N = b.back();
-  DS_CHECK(b[b.size() - 2] == plan.K, "inner dimensions differ: " + shapeToString(aShape) +
-                                          " x " + shapeToString(bShape));
-  Shape aBatch(a.begin(), a.end() - 2), bBatch(b.begin(), b.end() - 2);
-  Shape batchShape = broadcastShapes(aBatch, bBatch);
-  std::vector<int64_t> aStrides = broadcastStrides(aBatch, batchShape);
-  std::vector<int64_t> bStrides = broadcastStrides(bBatch, batchShape);
-  int64_t batch = shapeNumel(batchShape);
-  plan.aOffsets.resize(batch);
-  plan.bOffsets.resize(batch);
-  std::vector<int64_t> index(batchShape.size(), 0);
+  plan.M = aVector ? 1 : aShape[aShape.size() - 2];
+  plan.K = aShape.back();
+  plan.N = bVector ? 1 : bShape.back();
+  const int64_t bK = bVector ? bShape[0] : bShape[bShape.size() - 2];
+  DS_CHECK(bK == plan.K, "inner dimensions differ: " + shapeToString(aShape) + " x " +
+                             shapeToString(bShape));
+  // Broadcast batch shape, right-aligned, with each operand's matrix strides.
+  const size_t rank = std::max(aBatchRank, bBatchRank);
+  Shape batchShape(rank, 1);
+  int64_t aStride[kMaxBatchRank], bStride[kMaxBatchRank];
+  DS_CHECK(rank <= kMaxBatchRank, "more than " + std::to_string(kMaxBatchRank) + " batch dims");
+  int64_t aRun = 1, bRun = 1;
+  for (size_t i = rank; i-- > 0;) {
+    const size_t back = rank - 1 - i;
+    const int64_t ad = back < aBatchRank ? aShape[aBatchRank - 1 - back] : 1;
+    const int64_t bd = back < bBatchRank ? bShape[bBatchRank - 1 - back] : 1;
+    DS_CHECK(ad == bd || ad == 1 || bd == 1,
+             "batch dimensions do not broadcast: " + shapeToString(aShape) + " x " +
+                 shapeToString(bShape));
+    batchShape[i] = ad == 1 ? bd : ad;
+    aStride[i] = ad == 1 ? 0 : aRun;
+    bStride[i] = bd == 1 ? 0 : bRun;
+    aRun *= ad;
+    bRun *= bd;
+  }
+  const int64_t batch = shapeNumel(batchShape);
+  plan.aOffsets.resize(static_cast<size_t>(batch));
+  plan.bOffsets.resize(static_cast<size_t>(batch));
+  int64_t index[kMaxBatchRank] = {};
+  plan.foldsIntoOneProduct = true;
   for (int64_t n = 0; n < batch; ++n) {
     int64_t ao = 0, bo = 0;
-    for (size_t d = 0; d < index.size(); ++d) {
-      ao += index[d] * aStrides[d];
-      bo += index[d] * bStrides[d];
+    for (size_t d = 0; d < rank; ++d) {
+      ao += index[d] * aStride[d];
+      bo += index[d] * bStride[d];
     }
-    plan.aOffsets[n] = ao;
-    plan.bOffsets[n] = bo;
-    for (size_t d = index.size(); d-- > 0;) {
+    plan.aOffsets[static_cast<size_t>(n)] = ao;
+    plan.bOffsets[static_cast<size_t>(n)] = bo;
+    plan.foldsIntoOneProduct = plan.foldsIntoOneProduct && ao == n && bo == 0;
+    for (size_t d = rank; d-- > 0;) {
       if (++index[d] < batchShape[d])
         break;
       index[d] = 0;
     }
   }
-  plan.foldsIntoOneProduct = true;
-  for (int64_t n = 0; n < batch; ++n)
-    if (plan.aOffsets[n] != n || plan.bOffsets[n] != 0)
-      plan.foldsIntoOneProduct = false;
-
-  plan.outShape = batchShape;
+  plan.outShape = std::move(batchShape);
+  plan.outShape.reserve(rank + 2);
   if (!aVector)
     plan.outShape.push_back(plan.M);
   if (!bVector)

@@ -191,13 +191,24 @@ inline std::vector<int64_t> axesFromAttrOrInput(const KernelContext &ctx,
   return ctx.attrs.getInts(attrName);
 }
 
-/// Normalizes each axis against `rank` and rejects repeats.
+/// Normalizes each axis against `rank` and rejects repeats. (Called by a
+/// decode step's many shape ops: axes below 64 are tracked in a mask, not a
+/// vector.)
 inline std::vector<int64_t> normalizeAxes(std::vector<int64_t> axes, int64_t rank) {
-  std::vector<bool> seen(static_cast<size_t>(rank), false);
+  uint64_t seenLow = 0;
+  std::vector<bool> seenHigh; // ranks above 64 only
   for (int64_t &a : axes) {
     a = normalizeAxis(a, rank);
-    DS_CHECK(!seen[static_cast<size_t>(a)], "axis " + std::to_string(a) + " is repeated");
-    seen[static_cast<size_t>(a)] = true;
+    bool repeated;
+    if (a < 64) {
+      repeated = (seenLow >> a) & 1;
+      seenLow |= uint64_t(1) << a;
+    } else {
+      seenHigh.resize(static_cast<size_t>(rank), false);
+      repeated = seenHigh[static_cast<size_t>(a)];
+      seenHigh[static_cast<size_t>(a)] = true;
+    }
+    DS_CHECK(!repeated, "axis " + std::to_string(a) + " is repeated");
   }
   return axes;
 }

@@ -82,13 +82,13 @@ void unsqueezeKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
   std::vector<int64_t> axes = axesFromAttrOrInput(ctx, inputs, 1, "axes", present);
   DS_CHECK(present, "missing 'axes'");
   int64_t outRank = data.rank() + static_cast<int64_t>(axes.size());
-  std::vector<bool> inserted(static_cast<size_t>(outRank), false);
-  for (int64_t a : normalizeAxes(axes, outRank))
-    inserted[static_cast<size_t>(a)] = true;
-  Shape out;
+  // One vector: inserted axes marked -1 first, then every dim filled in order.
+  Shape out(static_cast<size_t>(outRank), 0);
+  for (int64_t a : normalizeAxes(std::move(axes), outRank))
+    out[static_cast<size_t>(a)] = -1;
   size_t next = 0;
-  for (int64_t i = 0; i < outRank; ++i)
-    out.push_back(inserted[static_cast<size_t>(i)] ? 1 : data.shape()[next++]);
+  for (int64_t &d : out)
+    d = d == -1 ? 1 : data.shape()[next++];
   outputs.push_back(data.reshaped(std::move(out)));
 }
 
