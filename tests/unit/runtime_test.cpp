@@ -16,6 +16,15 @@ TEST(Shape, BroadcastFollowsNumpy) {
   EXPECT_THROW(broadcastShapes({2}, {3}), Error);
 }
 
+TEST(Shape, NumelRejectsNegativeDimsAndOverflow) {
+  EXPECT_EQ(shapeNumel({}), 1);
+  EXPECT_EQ(shapeNumel({3, 0, 5}), 0);
+  EXPECT_EQ(shapeNumel({int64_t(1) << 31, int64_t(1) << 31}), int64_t(1) << 62);
+  EXPECT_THROW(shapeNumel({int64_t(1) << 32, int64_t(1) << 32}), Error);
+  EXPECT_THROW(shapeNumel({int64_t(1) << 40, int64_t(1) << 40, 0}), Error); // before the 0
+  EXPECT_THROW(shapeNumel({2, -1}), Error);
+}
+
 TEST(Shape, NormalizeAxisRejectsOutOfRange) {
   EXPECT_EQ(normalizeAxis(-1, 3), 2);
   EXPECT_THROW(normalizeAxis(3, 3), Error);
