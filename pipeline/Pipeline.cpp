@@ -474,6 +474,9 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
         << report.verification.outputs[0].name << "': measured "
         << llvm::format("%.4f", report.verification.outputs[0].top1Agreement) << " -> "
         << (AccuracyTarget{{}, {}, o.minTop1}.metBy(report.verification) ? "met" : "MISSED") << "\n";
+  if (!report.passed && int8 && !o.accuracyControl)
+    log << "  hint     --accuracy-control returns the INT8 layers that cost most on their own to "
+           "FP32 until the target holds\n";
   log << "  time    ";
   for (const auto &[name, s] : phases.times())
     log << " " << name.substr(0, name.find_first_of(" :")) << " " << llvm::format("%.2f", s) << "s";
