@@ -27,8 +27,9 @@ inline constexpr const char *kReplacesAttr = "ds.replaces";
 /// A QDQ model's own activation parameters, array<f32: scale, zero_point>
 /// (uint8); preferred over a calibration range.
 inline constexpr const char *kActQParamsAttr = "ds.act_qparams";
-/// On a ds.quant_matmul: its weights operand is packed ahead of time for [K, N]
-/// (ds-pack-int8-weights), array<i64: K, N>; the kernel reads the same name.
+/// On a ds.quant_matmul / ds.quant_conv: its weights operand is packed ahead of
+/// time (ds-pack-int8-weights) for the logical weights' shape, array<i64: K, N>
+/// / array<i64: M, C/group, kh, kw>; the kernels read the same name.
 inline constexpr const char *kWeightsPackedAttr = "w_packed";
 /// Why an op stayed FP32 (read by the report).
 inline constexpr const char *kFp32ReasonAttr = "ds.fp32_reason";

@@ -67,7 +67,7 @@ def LowerQuantTypesPass : Pass<"ds-lower-quant-types", "mlir::func::FuncOp"> {
 }
 
 def PackInt8WeightsPass : Pass<"ds-pack-int8-weights", "mlir::func::FuncOp"> {
-  let summary = "pack ds.quant_matmul's constant int8 weights into the INT8 GEMM's panel layout";
+  let summary = "pack the INT8 ops' constant weights into the INT8 GEMM's panel layout";
   let description = [{
     After ds-lower-quant-types: each ds.quant_matmul whose weights are a
     constant int8 [K, N] reads instead a 1-D int8 constant holding them in the
@@ -75,10 +75,14 @@ def PackInt8WeightsPass : Pass<"ds-pack-int8-weights", "mlir::func::FuncOp"> {
     codegen/runtime/kernels/QuantGemm.h; the same layout for every ISA), and
     gets `w_packed = array<i64: K, N>`. The executor and the artifact then read
     the block in place instead of packing a copy on their first run. The
-    numbers do not change. Ops whose weights are computed at run time or
-    would grow by more than 1/8 (panels are 32 columns wide: a classifier's
-    N = 10 would triple), and ds.quant_conv (small weights, several packings),
-    keep packing at run time.
+    numbers do not change. A ds.quant_conv gets its kernel's per-group
+    packing (K in (ky, kx, c) order where the group runs channels-last) and
+    `w_packed = array<i64: M, C/group, kh, kw>` when its input's C, H, W are
+    static and no direct kernel fits it (depthwise, or K <= 32 on a geometry
+    the shifted direct kernel takes; decided on the shape, not this CPU). Ops
+    whose weights are computed at run time or would grow by more than 1/8
+    (panels are 32 columns wide: a classifier's N = 10 would triple) keep
+    packing at run time.
   }];
   let dependentDialects = ["ds::DsDialect"];
 }

@@ -69,14 +69,29 @@ LogicalResult verifyQuantCompute(Operation *op, int64_t weightRank, int64_t outC
   auto x = tensorType(0), w = tensorType(1);
   int64_t channels = 0;
   if (auto packed = op->getAttrOfType<DenseI64ArrayAttr>("w_packed")) {
-    // ds-pack-int8-weights: w is the INT8 GEMM's packed block for [K, N].
-    if (!isa<ds::QuantMatMulOp>(op) || packed.size() != 2 || packed[0] < 0 || packed[1] < 0)
-      return op->emitOpError() << "w_packed must be array<i64: K, N> (ds.quant_matmul only)";
-    int64_t bytes = ds::rt::quantPackedBBytes(packed[0], packed[1]);
+    // ds-pack-int8-weights: w is the INT8 GEMM's packed block(s) for the
+    // logical weights [K, N] (matmul) or [M, C/group, kh, kw] (conv, one block
+    // per group).
+    if (static_cast<int64_t>(packed.size()) != weightRank ||
+        llvm::any_of(packed.asArrayRef(), [](int64_t d) { return d < 0; }))
+      return op->emitOpError() << "w_packed must be the weights' logical shape (rank "
+                               << weightRank << ")";
+    int64_t bytes = 0;
+    if (weightRank == 2) {
+      bytes = ds::rt::quantPackedBBytes(packed[0], packed[1]);
+    } else {
+      auto groupAttr = op->getAttrOfType<IntegerAttr>("group");
+      int64_t groups = groupAttr ? groupAttr.getInt() : 1;
+      if (groups < 1 || packed[0] % groups != 0)
+        return op->emitOpError() << "w_packed's " << packed[0] << " output channels are not "
+                                 << "divisible by group " << groups;
+      bytes = groups * ds::rt::quantPackedBBytes(packed[1] * packed[2] * packed[3],
+                                                  packed[0] / groups);
+    }
     if (!w || w.getRank() != 1 || !w.getElementType().isSignlessInteger(8) || w.getDimSize(0) != bytes)
-      return op->emitOpError() << "packed weights for [" << packed[0] << ", " << packed[1]
-                               << "] must be tensor<" << bytes << "xi8>";
-    channels = packed[1];
+      return op->emitOpError() << "packed weights for [" << packed.asArrayRef() << "] must be tensor<"
+                               << bytes << "xi8>";
+    channels = packed[outChannelDim];
   } else {
     if (!w || w.getRank() != weightRank)
       return op->emitOpError() << "weights must be a rank-" << weightRank

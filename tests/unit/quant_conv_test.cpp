@@ -3,9 +3,11 @@
 // float with the kernel's formula (bit equality), and a float QDQ reference in
 // double (tolerance). Pads, strides, dilations, auto_pad, group > 1,
 // depthwise, 1x1, shallow "same" convs (the FP32 direct path), static/dynamic,
-// relu, bias, per-tensor scale, errors.
+// relu, bias, per-tensor scale, weights packed ahead of time, errors.
 #include "ds/runtime/Kernel.h"
+#include "../../codegen/runtime/kernels/ConvCommon.h"
 #include "../../codegen/runtime/kernels/QuantConvChannelsLast.h"
+#include "../../codegen/runtime/kernels/QuantConvPacking.h"
 
 #include <gtest/gtest.h>
 
@@ -148,6 +150,19 @@ void checkCase(const ConvCase &c, uint32_t seed) {
         }
   std::vector<Tensor> y1 = runConv(attrs, inputs, 1);
   EXPECT_EQ(0, std::memcmp(y1[0].data<float>(), out, y[0].byteSize())) << "1 vs 2 threads";
+
+  // Weights packed ahead of time (ds-pack-int8-weights' w_packed) run the GEMM
+  // path whatever the shape (depthwise and shallow cases included): same bits.
+  const conv::ConvProblem problem = conv::readConvProblem(attrs, x, w, "x", "w");
+  Tensor block(DType::I8, {quant_conv::packedWeightBytes(problem)});
+  quant_conv::packWeights(problem, w.data<int8_t>(), block.mutableData<int8_t>());
+  AttrMap packedAttrs = attrs;
+  packedAttrs.set("w_packed", std::vector<int64_t>(c.w.begin(), c.w.end()));
+  std::vector<Tensor> packedInputs = inputs;
+  packedInputs[1] = block;
+  std::vector<Tensor> yp = runConv(packedAttrs, packedInputs);
+  ASSERT_EQ(yp[0].shape(), y[0].shape());
+  EXPECT_EQ(0, std::memcmp(yp[0].data<float>(), out, y[0].byteSize())) << "packed weights";
 }
 
 /// checkCase on each case, the seeds firstSeed, firstSeed + 10, ...
@@ -276,6 +291,11 @@ TEST(QuantConv, Errors) {
   expectError(badZp, {x, w, s}, "x_zero_point must be in [0, 255]");
   AttrMap bigKernel;
   expectError(bigKernel, {x, randomWeights({2, 4, 7, 7}, 2), s}, "larger than the padded input");
+  AttrMap packed; // [2, 4, 3, 3]: K = 36 (40 padded + 4 sums) x one 32-column panel
+  packed.set("w_packed", std::vector<int64_t>{2, 4, 3, 3});
+  expectError(packed, {x, w, s}, "packed w for [2, 4, 3, 3] must be 1280 bytes, got [2, 4, 3, 3]");
+  packed.set("w_packed", std::vector<int64_t>{2, 4, 3});
+  expectError(packed, {x, Tensor(DType::I8, {1280}), s}, "w_packed must be [M, C/group, kh, kw]");
 }
 
 } // namespace

@@ -169,11 +169,16 @@ void shiftedDirectConv(const ShiftedDirectArgs &a, int64_t q0, int64_t q1) {
 
 } // namespace
 
-bool shiftedDirectApplies(const WindowGeometry &g, int64_t inPerGroup, int64_t outPerGroup) {
+bool shiftedDirectShapeApplies(const WindowGeometry &g, int64_t inPerGroup,
+                               int64_t outPerGroup) {
   constexpr int64_t kMaxGroupWeights = int64_t{1} << 16;
-  // The lane masks the tiles read exist exactly when ShiftedTaps builds its AVX-512 bits.
-  return shiftedTapsAvx512Available() && ShiftedTaps<float>::applies(g) &&
+  return ShiftedTaps<float>::applies(g) &&
          outPerGroup * inPerGroup * g.kernelSize() <= kMaxGroupWeights;
+}
+
+bool shiftedDirectApplies(const WindowGeometry &g, int64_t inPerGroup, int64_t outPerGroup) {
+  // The lane masks the tiles read exist exactly when ShiftedTaps builds its AVX-512 bits.
+  return shiftedTapsAvx512Available() && shiftedDirectShapeApplies(g, inPerGroup, outPerGroup);
 }
 
 void shiftedDirect(ThreadPool &pool, const DirectConv &c) {

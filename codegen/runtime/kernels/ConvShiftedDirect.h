@@ -44,6 +44,8 @@ struct DirectConv {
 /// AVX-512 CPU, ShiftedTaps geometry, one group's weights small enough (256 KB)
 /// to be re-read from cache by every tile instead of packed.
 bool shiftedDirectApplies(const WindowGeometry &g, int64_t inPerGroup, int64_t outPerGroup);
+/// The same without the CPU check: what a compiler may decide on any machine.
+bool shiftedDirectShapeApplies(const WindowGeometry &g, int64_t inPerGroup, int64_t outPerGroup);
 
 /// Runs the conv over (group, run of position vectors) tasks on `pool`.
 void shiftedDirect(ThreadPool &pool, const DirectConv &c);

@@ -13,7 +13,9 @@
 // direct kernel (ConvShiftedDirect.h) on integer-valued floats, which gives the
 // integer sums exactly (see shallowDirect below).
 //
-// Inputs: 0 x float [N, C, H, W]; 1 w int8 [M, C/group, kh, kw]; 2 w_scale
+// Inputs: 0 x float [N, C, H, W]; 1 w int8 [M, C/group, kh, kw], or with
+// w_packed = [M, C/group, kh, kw] the block ds-pack-int8-weights packed
+// (QuantConvPacking.h; the GEMM path then runs whatever the shape); 2 w_scale
 // float [M] or scalar; 3 bias float [M], optional. Attributes: ONNX Conv's
 // (auto_pad, dilations, group, kernel_shape, pads, strides) plus x_scale,
 // x_zero_point and activation. 1-D and 3-D convs are rejected.
@@ -24,6 +26,7 @@
 #include "MovementCommon.h"
 #include "MovementQuantize.h"
 #include "QuantConvChannelsLast.h"
+#include "QuantConvPacking.h"
 #include "QuantGemm.h"
 #include "QuantGemmOperands.h"
 #include "TargetClones.h"
@@ -38,14 +41,28 @@ namespace ds::rt {
 namespace {
 using namespace conv;
 
-/// quant_conv's operands: float x and int8 w of a 2-D conv.
+/// quant_conv's operands: float x and int8 w of a 2-D conv (w's shape is
+/// w_packed's when the weights come packed).
 ConvProblem readProblem(const AttrMap &attrs, const Tensor &x, const Tensor &w) {
   DS_CHECK(x.dtype() == DType::F32, std::string("x must be float, got ") + dtypeName(x.dtype()));
   DS_CHECK(w.dtype() == DType::I8, std::string("w must be int8, got ") + dtypeName(w.dtype()));
   DS_CHECK(x.rank() == 4, "quant_conv supports 2-D convolution only: x must be [N, C, H, W], "
                           "got " + shapeToString(x.shape()));
-  DS_CHECK(w.rank() == 4, "w must be [M, C/group, kh, kw], got " + shapeToString(w.shape()));
-  return readConvProblem(attrs, x, w, "x", "w");
+  const std::vector<int64_t> packedShape = attrs.getInts("w_packed");
+  if (packedShape.empty()) {
+    DS_CHECK(w.rank() == 4, "w must be [M, C/group, kh, kw], got " + shapeToString(w.shape()));
+    return readConvProblem(attrs, x, w, "x", "w");
+  }
+  DS_CHECK(packedShape.size() == 4 && packedShape[0] >= 0 && packedShape[1] >= 0 &&
+               packedShape[2] >= 0 && packedShape[3] >= 0,
+           "w_packed must be [M, C/group, kh, kw]");
+  ConvProblem p = readConvProblem(attrs, x, Tensor::borrow(DType::I8, Shape(packedShape), nullptr, nullptr),
+                                  "x", "w_packed");
+  DS_CHECK(w.rank() == 1 && w.numel() == quant_conv::packedWeightBytes(p),
+           "packed w for " + shapeToString(Shape(packedShape)) + " must be " +
+               std::to_string(quant_conv::packedWeightBytes(p)) + " bytes, got " +
+               shapeToString(w.shape()));
+  return p;
 }
 
 /// col[p, (c * kh + ky) * kw + kx] = xq[c, window of output position p], or zp
@@ -266,8 +283,10 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
     return outputs.push_back(std::move(y));
   float *yData = y.mutableData<float>();
   const int8_t *wData = w.data<int8_t>();
-  const bool depthwise = p.inPerGroup == 1 && p.groups > 1;
-  if (!depthwise && K <= kShallowMaxK && shiftedDirectApplies(g, p.inPerGroup, p.outPerGroup)) {
+  const bool prepacked = ctx.attrs.has("w_packed"); // then only the GEMM path reads w
+  const bool depthwise = !prepacked && p.inPerGroup == 1 && p.groups > 1;
+  if (!prepacked && !depthwise && K <= kShallowMaxK &&
+      shiftedDirectApplies(g, p.inPerGroup, p.outPerGroup)) {
     shallowDirect(ctx.pool, p, xData, xq, wData, scale, perChannel, bias, relu, yData);
     return outputs.push_back(std::move(y));
   }
@@ -291,24 +310,23 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
   // the weights alone, so the per-node pack cache always matches it.
   const bool channelsLast = quant_conv::channelsLastApplies(p.inPerGroup);
   std::vector<QuantPackedB> uncached;
-  const std::vector<QuantPackedB> &packs = quant_ops::packedWeights(
-      ctx, w,
-      [&] {
-        // Group g's B(k, m) = w[g * outPerGroup + m, k]: w is B transposed.
-        std::vector<QuantPackedB> v;
-        for (int64_t grp = 0; grp < p.groups; ++grp) {
-          const int8_t *wg = wData + grp * p.outPerGroup * K;
-          std::vector<int8_t> reordered;
-          if (channelsLast) {
-            reordered = quant_conv::weightsChannelsLast(wg, p.outPerGroup, p.inPerGroup,
-                                                        g.kernelSize());
-            wg = reordered.data();
-          }
-          v.push_back(packQuantB(true, K, p.outPerGroup, wg, std::max<int64_t>(K, 1)));
-        }
-        return v;
-      },
-      uncached);
+  if (prepacked) // the block lives as long as w's storage, which the views hold
+    uncached = quant_conv::packedViews(
+        p, std::shared_ptr<const int8_t>(wData, [keep = w](const int8_t *) {}));
+  const std::vector<QuantPackedB> &packs =
+      prepacked ? uncached
+                : quant_ops::packedWeights(
+                      ctx, w,
+                      [&] {
+                        const auto bytes = static_cast<size_t>(
+                            std::max<int64_t>(1, quant_conv::packedWeightBytes(p)));
+                        std::shared_ptr<int8_t> block(
+                            static_cast<int8_t *>(::operator new[](bytes, std::align_val_t{64})),
+                            [](int8_t *q) { ::operator delete[](q, std::align_val_t{64}); });
+                        quant_conv::packWeights(p, wData, block.get());
+                        return quant_conv::packedViews(p, block);
+                      },
+                      uncached);
   std::vector<uint8_t> xLast;
   if (channelsLast) {
     xLast.resize(xq8.size());
@@ -394,6 +412,48 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
 }
 
 } // namespace
+
+namespace quant_conv {
+
+bool mayRunDirect(const ConvProblem &p) {
+  const int64_t K = p.inPerGroup * p.geom.kernelSize();
+  return (p.inPerGroup == 1 && p.groups > 1) ||
+         (K <= kShallowMaxK && shiftedDirectShapeApplies(p.geom, p.inPerGroup, p.outPerGroup));
+}
+
+int64_t packedWeightBytes(const ConvProblem &p) {
+  return p.groups * quantPackedBBytes(p.inPerGroup * p.geom.kernelSize(), p.outPerGroup);
+}
+
+void packWeights(const ConvProblem &p, const int8_t *w, int8_t *dst) {
+  const int64_t K = p.inPerGroup * p.geom.kernelSize();
+  const int64_t groupBytes = quantPackedBBytes(K, p.outPerGroup);
+  const bool last = channelsLastApplies(p.inPerGroup);
+  for (int64_t grp = 0; grp < p.groups; ++grp) {
+    // Group g's B(k, m) = w[g * outPerGroup + m, k]: w is B transposed.
+    const int8_t *wg = w + grp * p.outPerGroup * K;
+    std::vector<int8_t> reordered;
+    if (last) {
+      reordered = weightsChannelsLast(wg, p.outPerGroup, p.inPerGroup, p.geom.kernelSize());
+      wg = reordered.data();
+    }
+    packQuantBInto(true, K, p.outPerGroup, wg, std::max<int64_t>(K, 1), dst + grp * groupBytes);
+  }
+}
+
+std::vector<QuantPackedB> packedViews(const ConvProblem &p,
+                                      const std::shared_ptr<const int8_t> &bytes) {
+  const int64_t K = p.inPerGroup * p.geom.kernelSize();
+  const int64_t groupBytes = quantPackedBBytes(K, p.outPerGroup);
+  std::vector<QuantPackedB> views;
+  views.reserve(static_cast<size_t>(p.groups));
+  for (int64_t grp = 0; grp < p.groups; ++grp)
+    views.push_back(QuantPackedB::view(
+        K, p.outPerGroup, std::shared_ptr<const int8_t>(bytes, bytes.get() + grp * groupBytes)));
+  return views;
+}
+
+} // namespace quant_conv
 
 DS_REGISTER_KERNEL("quant_conv", quantConvKernel);
 

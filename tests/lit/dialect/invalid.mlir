@@ -154,3 +154,13 @@ func.func @quant_matmul_packed_k_mismatch(%x: tensor<2x9xf32>, %w: tensor<384xi8
   %0 = ds.quant_matmul %x, %w, %s {w_packed = array<i64: 8, 4>} : (tensor<2x9xf32>, tensor<384xi8>, tensor<4xf32>) -> tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
+
+// -----
+
+// A packed conv: one block per group, 32 columns x (C/group * kh * kw rounded up to 4, + 4)
+// bytes each: 2 x 32 x (20 + 4).
+func.func @quant_conv_packed_wrong_size(%x: tensor<1x4x6x6xf32>, %w: tensor<100xi8>, %s: tensor<4xf32>) -> tensor<1x4x4x4xf32> {
+  // expected-error @+1 {{'ds.quant_conv' op packed weights for [4, 2, 3, 3] must be tensor<1536xi8>}}
+  %0 = ds.quant_conv %x, %w, %s {group = 2 : i64, w_packed = array<i64: 4, 2, 3, 3>} : (tensor<1x4x6x6xf32>, tensor<100xi8>, tensor<4xf32>) -> tensor<1x4x4x4xf32>
+  return %0 : tensor<1x4x4x4xf32>
+}

@@ -39,3 +39,39 @@ func.func @declines(%x: tensor<2x64xf32>, %wr: tensor<64x64xi8>) -> (tensor<2x10
   %c = ds.quant_matmul %x, %wq : (tensor<2x64xf32>, tensor<64x64x!quant.uniform<i8<-127:127>:f32, 0.5>>) -> tensor<2x64xf32>
   return %a, %b, %c : tensor<2x10xf32>, tensor<2x64xf32>, tensor<2x64xf32>
 }
+
+// -----
+
+// quant_conv: K = 16 * 3 * 3 = 144 takes the GEMM path, so its weights get the
+// kernel's own packing (one group, channels-last order as C % 4 == 0):
+// 32 columns x (144 + 4) bytes. The batch may stay dynamic.
+// CHECK-LABEL: func.func @packs_conv
+// CHECK:         %[[P:.+]] = ds.constant {value = dense_resource<cv.int8_weight_packed> : tensor<4736xi8>}
+// CHECK:         ds.quant_conv %arg0, %[[P]], %{{.+}} {kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, w_packed = array<i64: 32, 16, 3, 3>, x_scale = 1.000000e-01 : f32} : (tensor<?x16x4x4xf32>, tensor<4736xi8>, tensor<32xf32>)
+func.func @packs_conv(%x: tensor<?x16x4x4xf32>) -> tensor<?x32x4x4xf32> {
+  %w = ds.constant {value = dense<1> : tensor<32x16x3x3xi8>} : tensor<32x16x3x3xi8>
+  %s = ds.constant {value = dense<0.5> : tensor<32xf32>} : tensor<32xf32>
+  %y = ds.quant_conv %x, %w, %s {kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, x_scale = 0.1 : f32} : (tensor<?x16x4x4xf32>, tensor<32x16x3x3xi8>, tensor<32xf32>) -> tensor<?x32x4x4xf32> loc("cv")
+  return %y : tensor<?x32x4x4xf32>
+}
+
+// -----
+
+// Convs a direct kernel may take keep their weights as they are: a shallow
+// "same" conv (K = 9), a depthwise one, and one whose plane size is only known
+// at run time (the choice depends on it).
+// CHECK-LABEL: func.func @conv_declines
+// CHECK-NOT:     w_packed
+// CHECK:         return
+func.func @conv_declines(%x: tensor<1x1x8x8xf32>, %xd: tensor<1x8x6x6xf32>, %xs: tensor<1x16x?x?xf32>) -> (tensor<1x16x8x8xf32>, tensor<1x8x6x6xf32>, tensor<1x32x?x?xf32>) {
+  %w1 = ds.constant {value = dense<1> : tensor<16x1x3x3xi8>} : tensor<16x1x3x3xi8>
+  %s1 = ds.constant {value = dense<0.5> : tensor<16xf32>} : tensor<16xf32>
+  %a = ds.quant_conv %x, %w1, %s1 {kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, x_scale = 0.1 : f32} : (tensor<1x1x8x8xf32>, tensor<16x1x3x3xi8>, tensor<16xf32>) -> tensor<1x16x8x8xf32>
+  %w2 = ds.constant {value = dense<1> : tensor<8x1x3x3xi8>} : tensor<8x1x3x3xi8>
+  %s2 = ds.constant {value = dense<0.5> : tensor<8xf32>} : tensor<8xf32>
+  %b = ds.quant_conv %xd, %w2, %s2 {group = 8 : i64, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, x_scale = 0.1 : f32} : (tensor<1x8x6x6xf32>, tensor<8x1x3x3xi8>, tensor<8xf32>) -> tensor<1x8x6x6xf32>
+  %w3 = ds.constant {value = dense<1> : tensor<32x16x3x3xi8>} : tensor<32x16x3x3xi8>
+  %s3 = ds.constant {value = dense<0.5> : tensor<32xf32>} : tensor<32xf32>
+  %c = ds.quant_conv %xs, %w3, %s3 {kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, x_scale = 0.1 : f32} : (tensor<1x16x?x?xf32>, tensor<32x16x3x3xi8>, tensor<32xf32>) -> tensor<1x32x?x?xf32>
+  return %a, %b, %c : tensor<1x16x8x8xf32>, tensor<1x8x6x6xf32>, tensor<1x32x?x?xf32>
+}
