@@ -71,18 +71,10 @@ std::string fileSha256(const std::string &path) {
   return sha.hexDigest();
 }
 
+/// tools::runPasses for one phase of the job: errors say "<phase> failed: ...".
 void runPasses(mlir::ModuleOp module, const std::function<void(mlir::OpPassManager &)> &build,
                const std::string &phase) {
-  mlir::PassManager pm(module->getContext());
-  build(pm);
-  std::string diagnostic;
-  mlir::ScopedDiagnosticHandler handler(module->getContext(), [&](mlir::Diagnostic &diag) {
-    if (diagnostic.empty())
-      diagnostic = diag.str();
-    return mlir::success();
-  });
-  if (mlir::failed(pm.run(module)))
-    throw ToolError(phase + " failed: " + diagnostic);
+  tools::runPasses(module, build, phase + " failed");
 }
 
 uint64_t floatWeightBytes(const rt::Program &program) {

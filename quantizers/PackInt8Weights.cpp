@@ -57,9 +57,7 @@ void packConvWeights(ds::QuantConvOp op) {
     return;
   rt::conv::ConvProblem problem;
   try {
-    problem = rt::conv::readConvProblem(exec::kernelAttrs(op),
-                                        rt::Tensor::borrow(rt::DType::F32, xShape, nullptr, nullptr),
-                                        *values, "x", "w");
+    problem = rt::conv::readConvProblem(exec::kernelAttrs(op), xShape, values->shape(), "x", "w");
   } catch (const std::exception &) {
     return; // the kernel will say what is wrong
   }

@@ -153,7 +153,7 @@ void checkCase(const ConvCase &c, uint32_t seed) {
 
   // Weights packed ahead of time (ds-pack-int8-weights' w_packed) run the GEMM
   // path whatever the shape (depthwise and shallow cases included): same bits.
-  const conv::ConvProblem problem = conv::readConvProblem(attrs, x, w, "x", "w");
+  const conv::ConvProblem problem = conv::readConvProblem(attrs, x.shape(), w.shape(), "x", "w");
   Tensor block(DType::I8, {quant_conv::packedWeightBytes(problem)});
   quant_conv::packWeights(problem, w.data<int8_t>(), block.mutableData<int8_t>());
   AttrMap packedAttrs = attrs;

@@ -7,9 +7,8 @@
 
 #include "quantizers/Passes.h"
 
-#include "mlir/IR/Diagnostics.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/Pass/PassManager.h"
 
 #include <algorithm>
 #include <chrono>
@@ -33,16 +32,9 @@ namespace {
 mlir::OwningOpRef<mlir::ModuleOp> loadForExecutor(mlir::MLIRContext &context,
                                                   const std::string &path) {
   auto module = loadModule(context, path);
-  mlir::PassManager pm(&context);
-  pm.addNestedPass<mlir::func::FuncOp>(quant::createLowerQuantTypesPass());
-  std::string diagnostic;
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
-    if (diagnostic.empty())
-      diagnostic = diag.str();
-    return mlir::success();
-  });
-  if (mlir::failed(pm.run(*module)))
-    throw ToolError(path + ": " + diagnostic);
+  runPasses(*module, [](mlir::OpPassManager &pm) {
+    pm.addNestedPass<mlir::func::FuncOp>(quant::createLowerQuantTypesPass());
+  }, path);
   return module;
 }
 

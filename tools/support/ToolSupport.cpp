@@ -42,6 +42,20 @@ mlir::OwningOpRef<mlir::ModuleOp> loadModule(mlir::MLIRContext &context, const s
   return module;
 }
 
+void runPasses(mlir::ModuleOp module, const std::function<void(mlir::OpPassManager &)> &build,
+               const std::string &what) {
+  mlir::PassManager pm(module->getContext());
+  build(pm);
+  std::string diagnostic;
+  mlir::ScopedDiagnosticHandler handler(module->getContext(), [&](mlir::Diagnostic &diag) {
+    if (diagnostic.empty())
+      diagnostic = diag.str();
+    return mlir::success();
+  });
+  if (mlir::failed(pm.run(module)))
+    throw ToolError(what + ": " + diagnostic);
+}
+
 namespace {
 std::string safeFileName(const std::string &name) {
   std::string out;

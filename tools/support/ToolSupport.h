@@ -14,7 +14,9 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "mlir/Pass/PassManager.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,11 @@ void registerToolDialects(mlir::MLIRContext &context);
 /// Loads `path`: an ONNX model through the importer, or ds IR from a .mlir file.
 mlir::OwningOpRef<mlir::ModuleOp> loadModule(mlir::MLIRContext &context, const std::string &path,
                                              const importer::ImportOptions &options = {});
+
+/// Runs the passes `build` adds on `module`; on failure throws ToolError
+/// "<what>: <the first diagnostic>".
+void runPasses(mlir::ModuleOp module, const std::function<void(mlir::OpPassManager &)> &build,
+               const std::string &what);
 
 /// Reads the tensors of `path` (.npz by name, .npy for a one-input model, a
 /// test_data_set directory of .pb files by position) and orders them as the

@@ -277,7 +277,7 @@ void convKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs,
   const Tensor &x = inputs[0], &w = inputs[1];
   const Tensor &b = optionalInput(inputs, 2);
   DS_CHECK(w.dtype() == x.dtype(), "W's element type differs from X's");
-  ConvProblem p = readConvProblem(ctx.attrs, x, w, "X", "W");
+  ConvProblem p = readConvProblem(ctx.attrs, x.shape(), w.shape(), "X", "W");
   const bool relu = readFusedRelu(ctx.attrs);
   if (!b.isAbsent()) {
     DS_CHECK(b.dtype() == x.dtype(), "B's element type differs from X's");
@@ -328,7 +328,7 @@ void convIntegerKernel(const KernelContext &ctx, const std::vector<Tensor> &inpu
   checkInputCount(inputs, 2, 4, "ConvInteger");
   const Tensor &x = inputs[0], &w = inputs[1];
   const Tensor &xZp = optionalInput(inputs, 2), &wZp = optionalInput(inputs, 3);
-  ConvProblem p = readConvProblem(ctx.attrs, x, w, "X", "W");
+  ConvProblem p = readConvProblem(ctx.attrs, x.shape(), w.shape(), "X", "W");
   const int32_t xZero = scalarZeroPoint(xZp, x.dtype(), "x_zero_point");
 
   // Weights minus their zero point (per tensor or per output channel), as int32.

@@ -21,22 +21,21 @@ std::vector<int64_t> readDimsAttr(const AttrMap &attrs, const char *name,
   return values;
 }
 
-void checkWindowInput(const Tensor &x, const char *what) {
-  DS_CHECK(x.rank() >= 3 && x.rank() <= 2 + kMaxSpatialRank,
+void checkWindowInput(const Shape &x, const char *what) {
+  DS_CHECK(x.size() >= 3 && x.size() <= 2 + kMaxSpatialRank,
            std::string(what) + " must be [N, C, D1..Dk] with 1 to 3 spatial dims, got " +
-               shapeToString(x.shape()));
+               shapeToString(x));
 }
 
-ConvProblem readConvProblem(const AttrMap &attrs, const Tensor &x, const Tensor &w,
+ConvProblem readConvProblem(const AttrMap &attrs, const Shape &x, const Shape &w,
                             const char *xName, const char *wName) {
   checkWindowInput(x, xName);
-  DS_CHECK(w.rank() == x.rank(), std::string(wName) + " must have the rank of " + xName + " (" +
-                                     std::to_string(x.rank()) + "), got " +
-                                     shapeToString(w.shape()));
+  DS_CHECK(w.size() == x.size(), std::string(wName) + " must have the rank of " + xName + " (" +
+                                     std::to_string(x.size()) + "), got " + shapeToString(w));
   ConvProblem p;
-  p.batch = x.dim(0);
-  p.inChannels = x.dim(1);
-  p.outChannels = w.dim(0);
+  p.batch = x[0];
+  p.inChannels = x[1];
+  p.outChannels = w[0];
   p.groups = attrs.getInt("group", 1);
   DS_CHECK(p.groups >= 1, "group must be positive");
   DS_CHECK(p.inChannels % p.groups == 0 && p.outChannels % p.groups == 0,
@@ -45,15 +44,15 @@ ConvProblem readConvProblem(const AttrMap &attrs, const Tensor &x, const Tensor 
                std::to_string(p.groups));
   p.inPerGroup = p.inChannels / p.groups;
   p.outPerGroup = p.outChannels / p.groups;
-  DS_CHECK(w.dim(1) == p.inPerGroup,
-           std::string(wName) + " has " + std::to_string(w.dim(1)) +
+  DS_CHECK(w[1] == p.inPerGroup,
+           std::string(wName) + " has " + std::to_string(w[1]) +
                " input channels per group, expected " + std::to_string(p.inPerGroup));
-  std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
+  std::vector<int64_t> kernel(w.begin() + 2, w.end());
   if (attrs.has("kernel_shape"))
     DS_CHECK(attrs.getInts("kernel_shape") == kernel,
              std::string("kernel_shape does not match ") + wName + "'s spatial dims " +
                  shapeToString(kernel));
-  Shape spatial(x.shape().begin() + 2, x.shape().end());
+  Shape spatial(x.begin() + 2, x.end());
   p.geom = forwardGeometry(attrs, spatial, kernel, OutputRounding::Floor);
   return p;
 }
@@ -64,7 +63,6 @@ Shape convOutputShape(const ConvProblem &p) {
     shape.push_back(d);
   return shape;
 }
-
 
 Dims3 toDims3(const std::vector<int64_t> &values, int64_t fill) {
   Dims3 dims{fill, fill, fill};

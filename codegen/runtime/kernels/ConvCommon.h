@@ -56,9 +56,10 @@ struct ConvProblem {
   WindowGeometry geom;
 };
 
-/// Reads group, kernel_shape, strides, pads and dilations against x [N, C, ...]
-/// and w [M, C / group, ...]; errors name the operands `xName` and `wName`.
-ConvProblem readConvProblem(const AttrMap &attrs, const Tensor &x, const Tensor &w,
+/// Reads group, kernel_shape, strides, pads and dilations against the shapes of
+/// x [N, C, ...] and w [M, C / group, ...] (a compiler deciding a layout has
+/// the shapes without data); errors name the operands `xName` and `wName`.
+ConvProblem readConvProblem(const AttrMap &attrs, const Shape &x, const Shape &w,
                             const char *xName, const char *wName);
 
 /// [N, M, output spatial dims...].
@@ -70,7 +71,7 @@ std::vector<int64_t> readDimsAttr(const AttrMap &attrs, const char *name,
                                   size_t count, int64_t dflt);
 
 /// Checks that `x` is [N, C, spatial...] with 1..3 spatial dims.
-void checkWindowInput(const Tensor &x, const char *what);
+void checkWindowInput(const Shape &x, const char *what);
 
 /// Copies the real dims of `values` (size rank) right-aligned into a Dims3 whose
 /// leading entries are `fill`.

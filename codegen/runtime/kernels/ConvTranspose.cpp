@@ -38,7 +38,7 @@ struct TransposeProblem {
 int64_t floorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 TransposeProblem readProblem(const AttrMap &attrs, const Tensor &x, const Tensor &w) {
-  checkWindowInput(x, "X");
+  checkWindowInput(x.shape(), "X");
   DS_CHECK(w.rank() == x.rank(), "W must have the rank of X (" + std::to_string(x.rank()) +
                                      "), got " + shapeToString(w.shape()));
   TransposeProblem p;

@@ -36,7 +36,7 @@ void tapRange(int64_t start, int64_t dilation, int64_t kernel, int64_t minPos,
 }
 
 WindowGeometry poolGeometry(const AttrMap &attrs, const Tensor &x) {
-  checkWindowInput(x, "X");
+  checkWindowInput(x.shape(), "X");
   DS_CHECK(attrs.has("kernel_shape"), "kernel_shape attribute is required");
   Shape spatial(x.shape().begin() + 2, x.shape().end());
   OutputRounding rounding =

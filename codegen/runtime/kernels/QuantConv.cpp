@@ -51,13 +51,12 @@ ConvProblem readProblem(const AttrMap &attrs, const Tensor &x, const Tensor &w) 
   const std::vector<int64_t> packedShape = attrs.getInts("w_packed");
   if (packedShape.empty()) {
     DS_CHECK(w.rank() == 4, "w must be [M, C/group, kh, kw], got " + shapeToString(w.shape()));
-    return readConvProblem(attrs, x, w, "x", "w");
+    return readConvProblem(attrs, x.shape(), w.shape(), "x", "w");
   }
   DS_CHECK(packedShape.size() == 4 && packedShape[0] >= 0 && packedShape[1] >= 0 &&
                packedShape[2] >= 0 && packedShape[3] >= 0,
            "w_packed must be [M, C/group, kh, kw]");
-  ConvProblem p = readConvProblem(attrs, x, Tensor::borrow(DType::I8, Shape(packedShape), nullptr, nullptr),
-                                  "x", "w_packed");
+  ConvProblem p = readConvProblem(attrs, x.shape(), packedShape, "x", "w_packed");
   DS_CHECK(w.rank() == 1 && w.numel() == quant_conv::packedWeightBytes(p),
            "packed w for " + shapeToString(Shape(packedShape)) + " must be " +
                std::to_string(quant_conv::packedWeightBytes(p)) + " bytes, got " +
@@ -311,18 +310,14 @@ void quantConvKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
   const bool channelsLast = quant_conv::channelsLastApplies(p.inPerGroup);
   std::vector<QuantPackedB> uncached;
   if (prepacked) // the block lives as long as w's storage, which the views hold
-    uncached = quant_conv::packedViews(
-        p, std::shared_ptr<const int8_t>(wData, [keep = w](const int8_t *) {}));
+    uncached = quant_conv::packedViews(p, quant_ops::heldBytes(w));
   const std::vector<QuantPackedB> &packs =
       prepacked ? uncached
                 : quant_ops::packedWeights(
                       ctx, w,
                       [&] {
-                        const auto bytes = static_cast<size_t>(
-                            std::max<int64_t>(1, quant_conv::packedWeightBytes(p)));
-                        std::shared_ptr<int8_t> block(
-                            static_cast<int8_t *>(::operator new[](bytes, std::align_val_t{64})),
-                            [](int8_t *q) { ::operator delete[](q, std::align_val_t{64}); });
+                        std::shared_ptr<int8_t> block =
+                            newPackedBlock(quant_conv::packedWeightBytes(p));
                         quant_conv::packWeights(p, wData, block.get());
                         return quant_conv::packedViews(p, block);
                       },

@@ -93,12 +93,16 @@ void packQuantBInto(bool transposed, int64_t K, int64_t N, const int8_t *src, in
   }
 }
 
+std::shared_ptr<int8_t> newPackedBlock(int64_t bytes) {
+  const auto size = static_cast<size_t>(std::max<int64_t>(1, bytes));
+  return std::shared_ptr<int8_t>(static_cast<int8_t *>(::operator new[](size, std::align_val_t{64})),
+                                 [](int8_t *p) { ::operator delete[](p, std::align_val_t{64}); });
+}
+
 QuantPackedB packQuantB(bool transposed, int64_t K, int64_t N, const int8_t *src,
                         int64_t ld) {
   checkPackable(K, N);
-  const auto bytes = static_cast<size_t>(std::max<int64_t>(1, quantPackedBBytes(K, N)));
-  std::shared_ptr<int8_t> block(static_cast<int8_t *>(::operator new[](bytes, std::align_val_t{64})),
-                                [](int8_t *p) { ::operator delete[](p, std::align_val_t{64}); });
+  std::shared_ptr<int8_t> block = newPackedBlock(quantPackedBBytes(K, N));
   packQuantBInto(transposed, K, N, src, ld, block.get());
   QuantPackedB b;
   b.K_ = K;

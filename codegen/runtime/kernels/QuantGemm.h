@@ -75,6 +75,9 @@ private:
 void packQuantBInto(bool transposed, int64_t K, int64_t N, const int8_t *src, int64_t ld,
                     int8_t *dst);
 
+/// A new 64-byte aligned block of max(bytes, 1) bytes for packed weights.
+std::shared_ptr<int8_t> newPackedBlock(int64_t bytes);
+
 /// packQuantBInto a new 64-byte aligned block.
 QuantPackedB packQuantB(bool transposed, int64_t K, int64_t N, const int8_t *src,
                         int64_t ld);

@@ -52,6 +52,10 @@ const float *checkBias(const Tensor &bias, int64_t count) {
   return bias.data<float>();
 }
 
+std::shared_ptr<const int8_t> heldBytes(const Tensor &w) {
+  return std::shared_ptr<const int8_t>(w.data<int8_t>(), [keep = w](const int8_t *) {});
+}
+
 const std::vector<QuantPackedB> &
 packedWeights(const KernelContext &ctx, const Tensor &w,
               const std::function<std::vector<QuantPackedB>()> &pack,

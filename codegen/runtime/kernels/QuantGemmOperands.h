@@ -36,6 +36,10 @@ bool checkWeightScale(const Tensor &wScale, int64_t count);
 /// Checks an optional bias (float [count]); returns its data or null when absent.
 const float *checkBias(const Tensor &bias, int64_t count);
 
+/// w's bytes, keeping w's storage alive: the block QuantPackedB::view reads
+/// when the weights were packed ahead of time (w_packed).
+std::shared_ptr<const int8_t> heldBytes(const Tensor &w);
+
 /// The packs for `w`, kept per node by NodeCache.h's rules (a constant's
 /// storage, from its second call on); otherwise built with `pack` into `local`.
 const std::vector<QuantPackedB> &

@@ -62,8 +62,7 @@ void quantMatMulKernel(const KernelContext &ctx, const std::vector<Tensor> &inpu
 
   std::vector<QuantPackedB> uncached;
   if (prepacked) // the block lives as long as w's storage, which the view holds
-    uncached.push_back(QuantPackedB::view(
-        K, N, std::shared_ptr<const int8_t>(w.data<int8_t>(), [keep = w](const int8_t *) {})));
+    uncached.push_back(QuantPackedB::view(K, N, quant_ops::heldBytes(w)));
   const std::vector<QuantPackedB> &packs =
       prepacked ? uncached
                 : quant_ops::packedWeights(
