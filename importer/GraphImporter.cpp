@@ -10,6 +10,7 @@
 #include "importer/ModelLoader.h"
 
 #include "dialects/ds/DsDialect.h"
+#include "dialects/ds/ShapeInference.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -367,6 +368,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     initializerNames.insert(init.name());
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
+  SmallVector<ArrayAttr> argDimNames; // dim_param names, for ds.dim_names
   for (const auto &input : graph.input()) {
     if (initializerNames.count(input.name()))
       continue;
@@ -376,6 +378,14 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
                    "' is not a tensor of a supported element type");
     argTypes.push_back(t);
     argNames.push_back(input.name());
+    SmallVector<Attribute> dimNames;
+    bool named = false;
+    if (input.type().tensor_type().has_shape())
+      for (const auto &d : input.type().tensor_type().shape().dim()) {
+        named |= !d.dim_param().empty() && !d.has_dim_value();
+        dimNames.push_back(builder_.getStringAttr(d.has_dim_value() ? "" : d.dim_param()));
+      }
+    argDimNames.push_back(named ? builder_.getArrayAttr(dimNames) : ArrayAttr());
   }
   SmallVector<Type> resultTypes(graph.output_size());
 
@@ -385,6 +395,8 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   Block *body = func.addEntryBlock();
   for (unsigned i = 0; i < argNames.size(); ++i) {
     func.setArgAttr(i, "ds.name", builder_.getStringAttr(argNames[i]));
+    if (argDimNames[i])
+      func.setArgAttr(i, ds::kDimNamesAttr, argDimNames[i]);
     values_[argNames[i]] = body->getArgument(i);
   }
   builder_.setInsertionPointToEnd(body);
@@ -404,6 +416,8 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   for (int i = 0; i < graph.output_size(); ++i)
     func.setResultAttr(static_cast<unsigned>(i), "ds.name",
                        builder_.getStringAttr(graph.output(i).name()));
+  // Ranks and dims from the dialect's own rules, whatever ONNX's library knew.
+  ds::inferShapes(func);
 
   std::string diagnostic;
   {

@@ -80,12 +80,14 @@ struct FuseRmsNorm : OpRewritePattern<ds::SqrtOp> {
     auto xType = x ? dyn_cast<RankedTensorType>(x.getType()) : RankedTensorType();
     if (!xType || !xType.getElementType().isF32() || !isLastAxisMean(mean, xType.getRank()))
       return rewriter.notifyMatchFailure(sqrt, "not mean(x^2) over the last axis");
-    // x / s, or x * (1 / s)
+    // x / s, or x * (1 / s) with the inverse as Reciprocal(s) or Div(1, s) (torch)
     Operation *user = *sqrt->getResult(0).getUsers().begin();
     Operation *normalized = nullptr;
+    bool divOne = isa<ds::DivOp>(user) && user->getOperand(1) == sqrt->getResult(0) &&
+                  scalarConstantValue(user->getOperand(0)) == 1.0;
     if (isa<ds::DivOp>(user) && user->getOperand(0) == x && user->getOperand(1) == sqrt->getResult(0))
       normalized = user;
-    else if (isa<ds::ReciprocalOp>(user) && user->getResult(0).hasOneUse()) {
+    else if ((isa<ds::ReciprocalOp>(user) || divOne) && user->getResult(0).hasOneUse()) {
       Operation *mul = *user->getResult(0).getUsers().begin();
       if (isa<ds::MulOp>(mul) && llvm::is_contained(mul->getOperands(), x))
         normalized = mul;

@@ -4,6 +4,27 @@
 
 include "mlir/Pass/PassBase.td"
 
+def InferShapesPass : Pass<"ds-infer-shapes", "mlir::func::FuncOp"> {
+  let summary = "give every value its rank and the dims ONNX semantics fix, whatever the opset";
+  let description = [{
+    Runs the dialect's shape rules (dialects/ds/ShapeInference.h) over the
+    function in order and refines each result type: an unranked result takes
+    the inferred rank and dims, a `?` dim the inferred size where it is a
+    constant. Small integer tensors are followed as values (Shape, Gather,
+    Concat, Unsqueeze, arithmetic), and named input dims (`ds.dim_names`)
+    as symbols, so `Reshape(x, Concat(Shape(x)[0:2], [-1, 16]))` gets
+    `[?, ?, 4, 16]` from `x : [?, ?, 64]`. Never contradicts a known type.
+    The importer runs it on every model (without folding); the optimize
+    phase runs it with `fold-values`, which replaces ops whose small integer
+    results are all known (shape arithmetic over static dims) by constants.
+  }];
+  let options = [
+    Option<"foldValues", "fold-values", "bool", "false",
+           "replace ops whose integer results are known by ds.constant">,
+  ];
+  let dependentDialects = ["ds::DsDialect"];
+}
+
 def FoldBatchNormPass : Pass<"ds-fold-batchnorm", "mlir::func::FuncOp"> {
   let summary = "fold inference BatchNormalization into the preceding Conv";
   let description = [{

@@ -218,6 +218,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   mlir::OwningOpRef<mlir::ModuleOp> studentModule(teacherModule->clone());
   runPasses(*studentModule, [&](mlir::OpPassManager &pm) {
     pm.addPass(mlir::createCanonicalizerPass());
+    pm.addNestedPass<mlir::func::FuncOp>(passes::createInferShapesPass({/*foldValues=*/true}));
     pm.addNestedPass<mlir::func::FuncOp>(passes::createFoldConstantsPass());
     if (int8)
       pm.addNestedPass<mlir::func::FuncOp>(quant::createFoldQdqPass());

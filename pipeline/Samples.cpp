@@ -1,12 +1,15 @@
 //===- Samples.cpp --------------------------------------------------------===//
 #include "pipeline/Samples.h"
 
+#include <optional>
+
 #include "tools/support/ToolSupport.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 namespace fs = std::filesystem;
 using ds::tools::ToolError;
@@ -59,12 +62,24 @@ void splitIntoSamples(const std::string &file, const std::vector<rt::Tensor> &te
     set.files.push_back(file);
     return;
   }
-  // A file of empty rows ([N, 0, ...]) holds nothing to run, and N can be
-  // anything its 15-byte header claims: refuse it rather than make N samples.
-  for (size_t i = 0; i < inputs.size(); ++i)
-    if (inputs[i].ranked && !inputs[i].dims.empty() && tensors[i].numel() == 0)
-      throw ToolError(file + ": tensor '" + inputs[i].name + "' has shape " +
-                      rt::shapeToString(tensors[i].shape()) + ": its rows hold no values");
+  // An empty tensor is a valid input (an empty KV cache is how generation
+  // starts), but a file whose rows are all empty ([N, 0, ...]) holds nothing to
+  // run, and N can be anything its 15-byte header claims: refuse it rather than
+  // make N samples. One input with values bounds N by its real bytes.
+  std::optional<size_t> firstEmpty;
+  bool anyValues = false;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].ranked || inputs[i].dims.empty())
+      continue;
+    if (tensors[i].numel() == 0)
+      firstEmpty = firstEmpty.value_or(i);
+    else
+      anyValues = true;
+  }
+  if (firstEmpty && !anyValues)
+    throw ToolError(file + ": tensor '" + inputs[*firstEmpty].name + "' has shape " +
+                    rt::shapeToString(tensors[*firstEmpty].shape()) +
+                    ": its rows hold no values (and no other input has any)");
   if (fixedBatch && total % batch != 0)
     throw ToolError(file + ": " + std::to_string(total) + " rows do not split into batches of " +
                     std::to_string(batch) + " (the model's fixed batch size)");

@@ -31,6 +31,23 @@ LogicalResult ds::ConstantOp::verify() {
 OpFoldResult ds::ConstantOp::fold(FoldAdaptor) { return getValue(); }
 OpFoldResult ds::NoneOp::fold(FoldAdaptor) { return UnitAttr::get(getContext()); }
 
+/// A one-result op whose only operand already has the result's type is a no-op.
+static LogicalResult foldToOperand(Operation *op, SmallVectorImpl<OpFoldResult> &results) {
+  if (op->getNumOperands() != 1 || op->getNumResults() != 1 ||
+      op->getOperand(0).getType() != op->getResult(0).getType())
+    return failure();
+  results.push_back(op->getOperand(0));
+  return success();
+}
+
+LogicalResult ds::CastOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &results) {
+  return foldToOperand(getOperation(), results);
+}
+
+LogicalResult ds::IdentityOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &results) {
+  return foldToOperand(getOperation(), results);
+}
+
 namespace {
 /// Checks the quantized weight type of the quantized-types form: symmetric int8
 /// in [-127, 127] (what the INT8 kernels multiply), per tensor or per

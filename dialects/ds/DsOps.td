@@ -90,13 +90,18 @@ def Ds_NotOp : Ds_UnaryOp<"not", "logical not">;
 def Ds_BitwiseNotOp : Ds_UnaryOp<"bitwise_not", "bitwise complement">;
 def Ds_IsNaNOp : Ds_UnaryOp<"is_nan", "x is NaN">;
 def Ds_IsInfOp : Ds_UnaryOp<"is_inf", "x is +-Inf (detect_positive, detect_negative)">;
-def Ds_IdentityOp : Ds_UnaryOp<"identity", "y = x">;
+def Ds_IdentityOp : Ds_UnaryOp<"identity", "y = x"> {
+  let hasFolder = 1; // to its operand when the types agree
+}
 
 def Ds_DropoutOp : Ds_OnnxOp<"dropout", 1, 3, 1, 2> {
   let summary = "dropout (inference: identity, optional all-true mask)";
 }
 def Ds_CastOp : Ds_OnnxOp<"cast", 1, 1> {
   let summary = "element type conversion to ONNX type `to`";
+  // A Cast to the type its operand has (torch exports' float32 -> float32
+  // around RMSNorm) folds to the operand.
+  let hasFolder = 1;
 }
 def Ds_CastLikeOp : Ds_OnnxOp<"cast_like", 2, 2> {
   let summary = "element type conversion to the second operand's type";

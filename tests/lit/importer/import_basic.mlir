@@ -12,7 +12,7 @@
 // Dynamic batch stays dynamic; the 16x8 weight is a dense_resource blob, the
 // small bias a dense literal; ONNX's shape inference typed the intermediate.
 // MLP:       module attributes {ds.opset = 17 : i64
-// MLP:       func.func @main(%[[X:.+]]: tensor<?x16xf32> {ds.name = "x"}) -> (tensor<?x8xf32> {ds.name = "y"})
+// MLP:       func.func @main(%[[X:.+]]: tensor<?x16xf32> {ds.dim_names = ["batch", ""], ds.name = "x"}) -> (tensor<?x8xf32> {ds.name = "y"})
 // MLP-DAG:   %[[W:.+]] = ds.constant {value = dense_resource<w> : tensor<16x8xf32>}
 // MLP-DAG:   %[[B:.+]] = ds.constant {value = dense<0.000000e+00> : tensor<8xf32>}
 // MLP:       %[[H:.+]] = ds.matmul %[[X]], %[[W]] : (tensor<?x16xf32>, tensor<16x8xf32>) -> tensor<?x8xf32>
@@ -31,11 +31,11 @@
 // CONST:     %[[S:.+]] = ds.constant {value = dense<[2, -1]> : tensor<2xi64>} : tensor<2xi64>
 // CONST:     ds.reshape %arg0, %[[S]] : (tensor<2x3x4xf32>, tensor<2xi64>) -> tensor<2x12xf32>
 
-// Opset 18 is past ONNX 1.12's schemas: no shape inference, so the
-// intermediate is unranked; the declared graph output keeps its type.
+// Opset 18 is past ONNX 1.12's schemas; the dialect's own shape rules type
+// the intermediate (ReduceMean's axes are an operand since opset 18).
 // R18:       module attributes {ds.opset = 18 : i64
-// R18:       ds.reduce_mean %arg0, %{{.+}} {keepdims = 1 : i64} : (tensor<2x8xf32>, tensor<1xi64>) -> tensor<*xf32>
-// R18:       ds.sub %arg0, %{{.+}} : (tensor<2x8xf32>, tensor<*xf32>) -> tensor<2x8xf32>
+// R18:       ds.reduce_mean %arg0, %{{.+}} {keepdims = 1 : i64} : (tensor<2x8xf32>, tensor<1xi64>) -> tensor<2x1xf32>
+// R18:       ds.sub %arg0, %{{.+}} : (tensor<2x8xf32>, tensor<2x1xf32>) -> tensor<2x8xf32>
 
 // Without --compile-to, ds-optimize prints a summary of the imported model.
 // RUN: ds-optimize %t.mlp.onnx | FileCheck %s --check-prefix=SUMMARY

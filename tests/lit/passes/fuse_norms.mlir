@@ -37,6 +37,29 @@ func.func @mul_reciprocal_no_scale(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 
 // -----
 
+// torch.onnx (Optimum) writes the inverse as Div(1, sqrt(.)) and multiplies
+// x by it, then by the weight.
+// CHECK-LABEL: func.func @mul_div_one_scale
+// CHECK:         ds.rms_norm %arg0, %{{.+}} {epsilon = 9.99999974E-6 : f32} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+// CHECK-NOT:     ds.div
+func.func @mul_div_one_scale(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %w = ds.constant {value = dense<1.5> : tensor<8xf32>} : tensor<8xf32>
+  %two = ds.constant {value = dense<2.0> : tensor<f32>} : tensor<f32>
+  %one = ds.constant {value = dense<1.0> : tensor<f32>} : tensor<f32>
+  %eps = ds.constant {value = dense<1.0e-5> : tensor<f32>} : tensor<f32>
+  %axes = ds.constant {value = dense<[-1]> : tensor<1xi64>} : tensor<1xi64>
+  %sq = ds.pow %x, %two : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+  %m = ds.reduce_mean %sq, %axes {keepdims = 1 : i64} : (tensor<4x8xf32>, tensor<1xi64>) -> tensor<4x1xf32>
+  %a = ds.add %m, %eps : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
+  %s = ds.sqrt %a : (tensor<4x1xf32>) -> tensor<4x1xf32>
+  %r = ds.div %one, %s : (tensor<f32>, tensor<4x1xf32>) -> tensor<4x1xf32>
+  %n = ds.mul %x, %r : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %y = ds.mul %w, %n : (tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
 // The mean is over the first axis, not the last: not an RMSNorm.
 // CHECK-LABEL: func.func @wrong_axis
 // CHECK:         ds.reduce_mean
