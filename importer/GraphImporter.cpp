@@ -355,6 +355,9 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   Location fileLoc = FileLineColLoc::get(&ctx_, model_->path(), 0, 0);
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   (*module)->setAttr("ds.opset", builder_.getI64IntegerAttr(model_->opset()));
+  if (model_->upgradedFromOpset())
+    (*module)->setAttr("ds.upgraded_from_opset",
+                       builder_.getI64IntegerAttr(model_->upgradedFromOpset()));
   (*module)->setAttr("ds.source", builder_.getStringAttr(model_->path()));
 
   for (const auto &vi : graph.value_info())

@@ -4,6 +4,7 @@
 
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
+#include <onnx/version_converter/convert.h>
 
 #include <google/protobuf/io/coded_stream.h>
 
@@ -204,10 +205,39 @@ void LoadedModel::validateOpsetAndIr() {
   if (opset_ == 0)
     fail("model imports no default-domain (ai.onnx) opset; supported: opsets " +
          std::to_string(kMinOpset) + "-" + std::to_string(kMaxOpset));
+  if (opset_ >= kMinUpgradableOpset && opset_ < kMinOpset)
+    upgradeOpset();
   if (opset_ < kMinOpset || opset_ > kMaxOpset)
     fail("opset " + std::to_string(opset_) + " is not supported; supported: opsets " +
-         std::to_string(kMinOpset) + "-" + std::to_string(kMaxOpset) +
-         " (convert with onnx.version_converter)");
+         std::to_string(kMinUpgradableOpset) + "-" + std::to_string(kMaxOpset) + " (opsets " +
+         std::to_string(kMinUpgradableOpset) + "-" + std::to_string(kMinOpset - 1) +
+         " are upgraded to " + std::to_string(kMinOpset) + "); re-export the model at one of them");
+}
+
+/// Old exports (opset 7-10: PaddleOCR's published models, early torch and
+/// keras2onnx output) go through ONNX's own version converter, which rewrites
+/// exactly the ops whose semantics changed (Upsample -> Resize, Slice's
+/// attributes -> inputs, BatchNormalization's spatial, ...).
+void LoadedModel::upgradeOpset() {
+  installShapeInferenceGuards(); // the converter runs schema inference functions
+  for (const auto &init : graph().initializer())
+    if (init.data_location() == onnx::TensorProto::EXTERNAL)
+      fail("opset " + std::to_string(opset_) + " with external data cannot be upgraded here; "
+           "upgrade it with onnx.version_converter to opset " + std::to_string(kMinOpset) +
+           " or later first");
+  try {
+    onnx::ModelProto upgraded = onnx::version_conversion::ConvertVersion(*model_, kMinOpset);
+    *model_ = std::move(upgraded);
+  } catch (const std::exception &e) {
+    fail("opset " + std::to_string(opset_) + " could not be upgraded to " +
+         std::to_string(kMinOpset) + " by ONNX's version converter: " + firstLine(e.what()) +
+         "; re-export the model at opset " + std::to_string(kMinOpset) + " or later");
+  }
+  upgradedFrom_ = opset_;
+  opset_ = 0;
+  for (const auto &import : model_->opset_import())
+    if (import.domain().empty() || import.domain() == "ai.onnx")
+      opset_ = static_cast<int>(import.version());
 }
 
 void LoadedModel::validateGraphStructure() const {

@@ -54,6 +54,8 @@ public:
   const onnx::GraphProto &graph() const { return model_->graph(); }
   const std::string &path() const { return path_; }
   int opset() const { return opset_; }
+  /// The opset the file declared when the version converter upgraded it, else 0.
+  int upgradedFromOpset() const { return upgradedFrom_; }
   /// True when ONNX's shape inference ran, so value_info holds inferred types.
   bool shapesInferred() const { return shapesInferred_; }
 
@@ -68,6 +70,7 @@ public:
 
 private:
   void validateOpsetAndIr();
+  void upgradeOpset();
   void validateGraphStructure() const;
   void runOnnxChecker() const;
   void runShapeInference();
@@ -76,6 +79,7 @@ private:
   std::unique_ptr<onnx::ModelProto> model_;
   std::string path_, dir_;
   int opset_ = 0;
+  int upgradedFrom_ = 0;
   bool shapesInferred_ = false;
   mutable std::map<std::string, std::shared_ptr<MappedFile>> externalFiles_;
   /// Typed-field tensors converted to packed bytes, kept for the model's lifetime.

@@ -21,7 +21,10 @@ namespace ds::importer {
 
 /// The lowest and highest default-domain opset the importer accepts.
 constexpr int kMinOpset = 11;
-constexpr int kMaxOpset = 21;
+constexpr int kMaxOpset = 22;
+/// Models from this opset up to kMinOpset - 1 are upgraded to kMinOpset by
+/// ONNX's own version converter (its adapters start at opset 7).
+constexpr int kMinUpgradableOpset = 7;
 /// The newest opset Debian's ONNX library (1.12) has schemas for: its checker
 /// and shape inference run only up to here (see README "ONNX versions").
 constexpr int kOnnxLibraryMaxOpset = 17;

@@ -47,15 +47,19 @@ Value sliceOfLastAxis(Value v, int64_t begin, int64_t end, int64_t D, int64_t ra
   return slice->getOperand(0);
 }
 
-/// A float constant [..., D] that broadcasts to `shape` without growing it.
-bool isTable(Value v, ArrayRef<int64_t> shape) {
+/// A float [..., D] table (constant, or computed from position_ids as Optimum
+/// exports do) that broadcasts to x's shape without growing it: each dim is 1,
+/// x's static size, or dynamic where x's is. The kernel re-checks the real
+/// shapes and refuses a table that would grow x (one line, never a wrong result).
+bool isTable(Value v, RankedTensorType x) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
-  if (!t || !t.hasStaticShape() || !t.getElementType().isF32() || !constantTensor(v) ||
-      t.getRank() < 1 || t.getRank() > static_cast<int64_t>(shape.size()))
+  ArrayRef<int64_t> shape = x.getShape();
+  if (!t || !t.getElementType().isF32() || t.getRank() < 1 ||
+      t.getRank() > static_cast<int64_t>(shape.size()) || t.getShape().back() != shape.back())
     return false;
-  for (int64_t i = 1; i <= t.getRank(); ++i) {
+  for (int64_t i = 2; i <= t.getRank(); ++i) {
     int64_t d = t.getShape()[t.getRank() - i], want = shape[shape.size() - i];
-    if (d != want && !(d == 1 && i > 1))
+    if (d != 1 && d != want)
       return false;
   }
   return true;
@@ -81,9 +85,9 @@ struct FuseRotaryHalf : OpRewritePattern<ds::ConcatOp> {
       return rewriter.notifyMatchFailure(concat, "the negation is not of a slice");
     Value x = sliceOp->getOperand(0);
     auto xType = dyn_cast<RankedTensorType>(x.getType());
-    if (!xType || !xType.hasStaticShape() || !xType.getElementType().isF32() ||
-        xType.getRank() < 1 || xType.getShape().back() % 2 != 0)
-      return rewriter.notifyMatchFailure(concat, "x is not a static float tensor of even D");
+    if (!xType || !xType.getElementType().isF32() || xType.getRank() < 1 ||
+        ShapedType::isDynamic(xType.getShape().back()) || xType.getShape().back() % 2 != 0)
+      return rewriter.notifyMatchFailure(concat, "x is not a float tensor of a static, even D");
     const int64_t rank = xType.getRank(), D = xType.getShape().back(), h = D / 2;
     auto axis = concat->getAttrOfType<IntegerAttr>("axis");
     if (!axis || (axis.getInt() != -1 && axis.getInt() != rank - 1))
@@ -105,8 +109,8 @@ struct FuseRotaryHalf : OpRewritePattern<ds::ConcatOp> {
         !llvm::is_contained(mulCos->getOperands(), x))
       return rewriter.notifyMatchFailure(concat, "the other addend is not a product with x");
     Value cos = otherOperand(mulCos, x);
-    if (!isTable(cos, xType.getShape()) || !isTable(sin, xType.getShape()))
-      return rewriter.notifyMatchFailure(concat, "cos/sin are not constants of x's last size");
+    if (!isTable(cos, xType) || !isTable(sin, xType) || add->getResult(0).getType() != xType)
+      return rewriter.notifyMatchFailure(concat, "cos/sin are not [..., D] tables that broadcast to x");
 
     rewriter.setInsertionPoint(add);
     OperationState state(add->getLoc(), "ds.rotary");

@@ -8,6 +8,7 @@
 #include "pipeline/AccuracyControl.h"
 #include "pipeline/AtomicDir.h"
 #include "pipeline/Calibrate.h"
+#include "pipeline/Coverage.h"
 #include "pipeline/Report.h"
 #include "pipeline/Samples.h"
 #include "quantizers/Passes.h"
@@ -82,21 +83,6 @@ uint64_t floatWeightBytes(const rt::Program &program) {
   for (size_t slot = 0; slot < program.numSlots(); ++slot)
     bytes += program.constantAt(static_cast<int>(slot)).byteSize();
   return bytes;
-}
-
-std::vector<LayerPrecision> layerPrecisions(const exec::ReferenceExecutor &student) {
-  std::vector<LayerPrecision> layers;
-  for (mlir::Operation *op : student.stepOps()) {
-    std::string opName = op->getName().stripDialect().str();
-    if (opName == "quant_matmul" || opName == "quant_conv")
-      layers.push_back({passes::nodeName(op), opName, "int8", ""});
-    else if (quant::isQuantCandidate(op)) {
-      auto reason = op->getAttrOfType<mlir::StringAttr>(quant::kFp32ReasonAttr);
-      layers.push_back({passes::nodeName(op), opName, "fp32",
-                        reason ? reason.str() : "FP32 precision requested"});
-    }
-  }
-  return layers;
 }
 
 nlohmann::json specsJson(const std::vector<exec::TensorSpec> &specs) {
@@ -211,7 +197,12 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   importOptions.maxInputShapes = o.maxInputShapes;
   auto teacherModule = tools::loadModule(context, o.model, importOptions);
   std::string modelSha = fileSha256(o.model);
-  phases.end();
+  auto upgradedFrom = (*teacherModule)->getAttrOfType<mlir::IntegerAttr>("ds.upgraded_from_opset");
+  auto opset = (*teacherModule)->getAttrOfType<mlir::IntegerAttr>("ds.opset");
+  phases.end(upgradedFrom && opset ? llvm::formatv("opset {0} upgraded to {1} by ONNX's version "
+                                                   "converter", upgradedFrom.getInt(), opset.getInt())
+                                         .str()
+                                   : std::string());
 
   phases.begin(std::string("optimize: canonicalize, fold constants") +
                (int8 ? ", take Q/DQ scales" : "") + ", fold Conv+BatchNormalization, fuse RMSNorm, attention, rotary and SwiGLU");
@@ -236,6 +227,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   if (staticQuant && o.calib.empty() && o.calibCache.empty() && withModelScales == 0)
     throw ToolError("static INT8 needs calibration data: pass --calib DIR (or --calib-cache FILE, "
                     "or --quant-mode dynamic)");
+  std::vector<FusionCoverage> fusions = fusionCoverage(*studentModule);
   exec::ReferenceExecutor teacher(*teacherModule, pool);
   mlir::OwningOpRef<mlir::ModuleOp> referenceModule(studentModule->clone());
   exec::ReferenceExecutor reference(*referenceModule, pool);
@@ -323,6 +315,8 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
     phases.end();
     if (stopEarly)
       return printIr(*studentModule);
+    if (!o.allowUnquantized)
+      requireSomeQuantized(layerPrecisionsOf(*studentModule), o.model);
     lowerQuantTypes(*studentModule);
   }
 
@@ -378,7 +372,8 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
     report.verification = control.verification;
     report.accuracyControlTrials = control.trials;
   }
-  report.layers = layerPrecisions(*student);
+  report.layers = layerPrecisionsOf(*studentModule);
+  report.fusions = fusions;
   size_t int8Layers = 0;
   for (const auto &l : report.layers)
     int8Layers += l.precision == "int8";
@@ -442,6 +437,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
                                   ? double(report.weightBytesAfter) / double(report.weightBytesBefore)
                                   : 0.0)
       << "x); " << int8Layers << " of " << report.layers.size() << " MatMul/Gemm/Conv layers INT8\n";
+  printCoverage(log, report.layers, report.fusions);
   if (auto &task = report.verification.task)
     log << "  " << task->name << "  teacher " << llvm::format("%.4f", task->teacher) << ", student "
         << llvm::format("%.4f", task->student) << " (" << task->count << ")\n";

@@ -43,6 +43,9 @@ struct OptimizeOptions {
   /// --accuracy-control: when --max-drop/--max-kl/--min-top1 is missed, return the INT8 layers that
   /// cost most on their own to FP32 until it is met (AccuracyControl.h).
   bool accuracyControl = false;
+  /// --allow-unquantized: an INT8 job that quantizes none of its candidate
+  /// layers writes the FP32 artifact instead of failing (exit 2).
+  bool allowUnquantized = false;
   /// Shape specialization: fixed dims per graph input ("input_ids" -> {1, 128}).
   std::map<std::string, std::vector<int64_t>> inputShapes;
   /// Upper bounds per graph input (--max-shape): dynamic dims stay dynamic, and

@@ -102,6 +102,11 @@ nlohmann::json reportJson(const ReportData &d) {
     layers.push_back(entry);
   }
   j["layers"] = layers;
+  json fusions = json::array();
+  for (const auto &f : d.fusions)
+    fusions.push_back({{"fusion", f.name}, {"fused", f.fused}, {"anchor", f.anchor},
+                       {"anchors_left_unfused", f.unfused}});
+  j["fusions"] = fusions;
   return j;
 }
 

@@ -23,6 +23,13 @@ struct LayerPrecision {
   std::string node, op, precision, reason; // reason: why FP32 (empty for INT8)
 };
 
+/// One fusion's reach: `fused` subgraphs replaced, `unfused` of its anchor ops
+/// (Softmax for attention, Sqrt for RMSNorm, ...) still decomposed.
+struct FusionCoverage {
+  std::string name, anchor;
+  int fused = 0, unfused = 0;
+};
+
 struct ReportData {
   std::string modelFile, modelSha256, profile, precision;
   std::string calibMethod, calibSource;      // empty when not calibrated
@@ -38,6 +45,7 @@ struct ReportData {
   bool passed = true;
   Verification verification;
   std::vector<LayerPrecision> layers;
+  std::vector<FusionCoverage> fusions;
 };
 
 nlohmann::json reportJson(const ReportData &data);

@@ -399,7 +399,9 @@ struct QuantInt8Pass : impl::QuantInt8PassBase<QuantInt8Pass> {
 bool isQuantCandidate(Operation *op) {
   if (!isa<ds::MatMulOp, ds::GemmOp, ds::ConvOp>(op) || op->getNumResults() != 1)
     return false;
-  auto x = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+  // Unranked activations are candidates too: they stay FP32 with the reason
+  // said (an unrankable value is a gap in shape inference, never silent).
+  auto x = dyn_cast<TensorType>(op->getOperand(0).getType());
   return x && x.getElementType().isF32();
 }
 

@@ -2,7 +2,7 @@
 # The README's main command: installs what is missing, builds, and runs the main
 # job on the bundled sample LM: ds-optimize calibrates it, quantizes it to INT8,
 # checks it against the FP32 teacher on held-out tokens, and writes a host
-# artifact (out/demo/host), which then runs with its own runner.
+# artifact (out/demo/host), which then runs with its own runner and generates text.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${DS_BUILD_DIR:-$ROOT/build}"
@@ -23,4 +23,7 @@ tokens = np.load(f"{root}/samples/lm/eval_tokens.npy")[:1]
 np.savez(f"{build}/demo_input.npz", input_ids=tokens)
 PY
 "$OUT/host/bin/ds-model-run" "$OUT/host" --inputs "$BUILD/demo_input.npz" --outputs "$BUILD/demo_outputs" | head -2
+echo
+echo "== generating text with the INT8 artifact (its own ds_model_generate; greedy) =="
+"$BUILD/bin/ds-run" "$OUT/host" --generate 64 --prompt "The "
 echo "report: $OUT/host/report.html"

@@ -70,6 +70,9 @@ int main(int argc, char **argv) {
   app.add_option("--auto-fp32", o.autoFp32Threshold,
                  "keep layers in FP32 whose INT8 output error (relative L2) exceeds this")
       ->check(tools::numberAtLeast(0, false));
+  app.add_flag("--allow-unquantized", o.allowUnquantized,
+               "with --precision int8, write the artifact even when no layer could be quantized "
+               "(by default that is an error naming the reason)");
   app.add_flag("--accuracy-control", o.accuracyControl,
                "when --max-drop/--max-kl/--min-top1 is missed, return the INT8 layers that cost most on "
                "their own to FP32 until it is met");

@@ -2,6 +2,8 @@
 //
 //   ds-run MODEL.onnx|MODEL.mlir|ARTIFACT_DIR --inputs X [--outputs DIR]
 //          [--compare DIR --rtol R --atol A]
+//   ds-run MODEL|ARTIFACT_DIR --generate N --prompt-ids 1,2,3 [--temperature T
+//          --top-k K --top-p P --seed S] [--stop-ids ...]
 //
 // A model runs on the reference executor; an artifact directory (OUT/<profile>)
 // runs through its own lib/libds_model.so and the C runtime API.
@@ -10,6 +12,7 @@
 // tolerance; 2: bad input (one line on stderr).
 //===----------------------------------------------------------------------===//
 #include "tools/support/CliSupport.h"
+#include "tools/support/GenerateCommand.h"
 #include "tools/support/ModelRunner.h"
 #include "tools/support/ToolSupport.h"
 
@@ -29,17 +32,25 @@ int main(int argc, char **argv) {
   app.add_option("model", model, "model.onnx, a .mlir file of ds IR, or an artifact directory")
       ->required();
   app.add_option("--inputs", inputs, ".npz (by input name), .npy (one-input model) or an ONNX "
-                                     "test_data_set directory")->required();
+                                     "test_data_set directory");
   app.add_option("--outputs", outputsDir, "write one <output name>.npy per output here");
   app.add_option("--compare", compareDir, "compare with output_N.pb or <name>.npy files here");
   app.add_option("--rtol", rtol, "relative tolerance for --compare")->capture_default_str();
   app.add_option("--atol", atol, "absolute tolerance for --compare")->capture_default_str();
   app.add_option("--threads", threads, "worker threads (0: all cores)");
+  tools::GenerateFlags generate;
+  tools::addGenerateFlags(app, generate);
   if (auto code = tools::parseCommandLine(app, argc, argv, "ds-run"))
     return *code;
 
   return tools::runTool("ds-run", [&] {
+    if (generate.count == 0 && inputs.empty())
+      throw tools::ToolError("--inputs is required (or --generate N with a prompt)");
+    if (generate.count > 0 && !inputs.empty())
+      throw tools::ToolError("--generate builds the model's inputs itself: drop --inputs");
     auto runner = tools::openRunner(model, static_cast<unsigned>(threads));
+    if (generate.count > 0)
+      return tools::runGenerate(*runner, generate);
     auto bound = tools::bindInputs(inputs, runner->inputs());
     auto start = std::chrono::steady_clock::now();
     auto results = runner->run(bound);

@@ -308,8 +308,10 @@ def test_reduction_deeper_than_the_int32_bound_stays_fp32(tmp_path, optimize_art
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), model)
     samples = tmp_path / "x.npy"
     np.save(samples, rng.standard_normal((2, k)).astype(np.float32))
-    artifact = optimize_artifact(model, ["--precision", "int8", "--quant-mode", "dynamic",
-                                         "--eval", samples], tmp_path / "out")
+    args = ["--precision", "int8", "--quant-mode", "dynamic", "--eval", samples]
+    # Its only layer cannot be INT8: refused unless the user accepts an FP32 artifact.
+    optimize_artifact(model, args, tmp_path / "refused", expect=2)
+    artifact = optimize_artifact(model, args + ["--allow-unquantized"], tmp_path / "out")
     report = load_report(artifact)
     layer = next(l for l in report["layers"] if l["node"] == "deep")
     assert layer["precision"] == "fp32"

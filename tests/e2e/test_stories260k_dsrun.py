@@ -31,3 +31,23 @@ def test_prefill_matches_tokens_and_onnxruntime(stories260k_onnx, stories260k_re
     scale = float(np.abs(reference).max())
     err = float(np.abs(ours.astype(np.float64) - reference).max())
     assert err <= SCALE_TOLERANCE * scale, f"max abs err {err:.3g} vs logit scale {scale:.3g}"
+
+
+def test_generate_reproduces_the_reference_tokens(stories260k_onnx, stories260k_reference_tokens,
+                                                  ds_run, optimize_artifact, tmp_path):
+    """ds-run --generate over the decode graph (token by token from an empty cache), on the
+    reference executor and through an FP32 artifact's own ds_model_generate."""
+    decode = stories260k_onnx / "decode.onnx"
+    code, out, err = ds_run([decode, "--generate", 48, "--prompt-ids", 1])
+    assert code == 0, err
+    assert f"tokens: {' '.join(map(str, stories260k_reference_tokens))}" in out
+    feeds = {"input_ids": np.array([[1]], np.int64)}
+    for layer in range(5):
+        for kind in ("key", "value"):
+            feeds[f"past_{kind}_{layer}"] = np.zeros((1, 4, 0, 8), np.float32)
+    np.savez(tmp_path / "bos.npz", **feeds)
+    artifact = optimize_artifact(decode, ["--precision", "fp32", "--eval", tmp_path / "bos.npz"],
+                                 tmp_path / "out")
+    code, out, err = ds_run([artifact, "--generate", 48, "--prompt-ids", 1])
+    assert code == 0, err
+    assert f"tokens: {' '.join(map(str, stories260k_reference_tokens))}" in out

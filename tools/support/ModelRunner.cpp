@@ -15,6 +15,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <filesystem>
+#include <optional>
 
 namespace fs = std::filesystem;
 
@@ -23,6 +24,24 @@ namespace ds::tools {
 bool isArtifactDir(const std::string &path) {
   std::error_code ec;
   return fs::is_directory(path, ec) && fs::is_regular_file(fs::path(path) / "manifest.json", ec);
+}
+
+std::vector<int64_t> ModelRunner::generate(const std::vector<int64_t> &prompt,
+                                           const rt::GenerationOptions &options,
+                                           const rt::TokenFn &onToken,
+                                           rt::GenerationStats &stats) {
+  std::optional<rt::Generator> generator;
+  try {
+    generator.emplace([this](std::vector<rt::Tensor> &in) { return run(in); }, inputs(), outputs());
+    rt::Sampler check(options.sampling);
+  } catch (const rt::Error &e) {
+    throw ToolError(description() + ": cannot generate: " + e.what());
+  }
+  try {
+    return generator->generate(prompt, options, onToken, &stats);
+  } catch (const rt::Error &e) {
+    throw ToolError(description() + ": " + e.what());
+  }
 }
 
 namespace {
@@ -108,6 +127,12 @@ public:
     resolve(count_, "ds_tensors_count");
     resolve(get_, "ds_tensors_get");
     resolve(releaseTensors_, "ds_tensors_release");
+    // Artifacts from before the generation API lack these: run() still works.
+    generate_ = reinterpret_cast<decltype(generate_)>(::dlsym(handle_, "ds_model_generate"));
+    generateOptionsInit_ =
+        reinterpret_cast<decltype(generateOptionsInit_)>(::dlsym(handle_, "ds_generate_options_init"));
+    if (!generateOptionsInit_)
+      generate_ = nullptr;
     ds_model_options options;
     optionsInit_(&options);
     options.num_threads = static_cast<int32_t>(threads);
@@ -159,6 +184,36 @@ public:
     return out;
   }
 
+  std::vector<int64_t> generate(const std::vector<int64_t> &prompt,
+                                const rt::GenerationOptions &options, const rt::TokenFn &onToken,
+                                rt::GenerationStats &stats) override {
+    if (!generate_)
+      throw ToolError(dir_ + "/lib/libds_model.so: has no ds_model_generate (an artifact from an "
+                             "older ds-optimize); rebuild it");
+    ds_generate_options o;
+    generateOptionsInit_(&o);
+    o.temperature = options.sampling.temperature;
+    o.top_k = options.sampling.topK;
+    o.top_p = options.sampling.topP;
+    o.seed = options.sampling.seed;
+    std::vector<int64_t> stops(options.stopTokens.begin(), options.stopTokens.end());
+    o.stop_ids = stops.data();
+    o.num_stop_ids = stops.size();
+    std::vector<int64_t> tokens(static_cast<size_t>(std::max<int64_t>(options.maxNewTokens, 0)));
+    size_t count = 0;
+    ds_generate_stats s{};
+    auto callback = [](int64_t token, void *user) -> int {
+      const auto *fn = static_cast<const rt::TokenFn *>(user);
+      return !*fn || (*fn)(token) ? 1 : 0;
+    };
+    if (generate_(model_, prompt.data(), prompt.size(), tokens.size(), &o, callback,
+                  const_cast<rt::TokenFn *>(&onToken), tokens.data(), &count, &s) != DS_OK)
+      throw ToolError(dir_ + ": " + lastError_());
+    tokens.resize(count);
+    stats = {s.prompt_tokens, s.generated_tokens, s.prefill_seconds, s.decode_seconds};
+    return tokens;
+  }
+
 private:
   template <typename Fn> void resolve(Fn &fn, const char *name) {
     fn = reinterpret_cast<Fn>(::dlsym(handle_, name));
@@ -194,6 +249,10 @@ private:
   size_t (*count_)(const ds_tensors *) = nullptr;
   const ds_tensor *(*get_)(const ds_tensors *, size_t) = nullptr;
   void (*releaseTensors_)(ds_tensors *) = nullptr;
+  void (*generateOptionsInit_)(ds_generate_options *) = nullptr;
+  ds_status (*generate_)(ds_model *, const int64_t *, size_t, size_t, const ds_generate_options *,
+                         ds_token_callback, void *, int64_t *, size_t *,
+                         ds_generate_stats *) = nullptr;
 };
 
 } // namespace

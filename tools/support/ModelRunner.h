@@ -10,6 +10,8 @@
 
 #include "executor/ReferenceExecutor.h"
 
+#include "ds/runtime/Generation.h"
+
 #include <map>
 #include <memory>
 #include <string>
@@ -26,6 +28,12 @@ public:
   virtual std::vector<rt::Tensor> run(const std::vector<rt::Tensor> &inputs) = 0;
   /// "reference executor" or "artifact <dir>".
   virtual std::string description() const = 0;
+  /// Token generation over a decoder graph (ds/runtime/Generation.h): the
+  /// runtime's loop around run(); an artifact runs it behind its own C API
+  /// (ds_model_generate), so what is measured is what ships. Throws ToolError.
+  virtual std::vector<int64_t> generate(const std::vector<int64_t> &prompt,
+                                        const rt::GenerationOptions &options,
+                                        const rt::TokenFn &onToken, rt::GenerationStats &stats);
   /// Runs once and adds each kernel's wall time (ms) to `msByKernel`, keyed by
   /// kernel name. False when the runner cannot see individual kernels (an
   /// artifact runs them behind its C API).

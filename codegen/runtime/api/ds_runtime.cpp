@@ -11,6 +11,7 @@
 
 #include "Manifest.h"
 #include "ds/runtime/Generated.h"
+#include "ds/runtime/Generation.h"
 #include "ds/runtime/Program.h"
 #include "ds/runtime/Sha256.h"
 #include "ds/runtime/ThreadPool.h"
@@ -21,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -361,5 +363,62 @@ const ds_tensor *ds_tensors_get(const ds_tensors *tensors, size_t index) {
 }
 
 void ds_tensors_release(ds_tensors *tensors) { delete tensors; }
+
+void ds_generate_options_init(ds_generate_options *options) {
+  if (options)
+    *options = ds_generate_options{0.0f, 0, 1.0f, 0, nullptr, 0};
+}
+
+ds_status ds_model_generate(ds_model *model, const int64_t *prompt, size_t prompt_len,
+                            size_t max_new_tokens, const ds_generate_options *options,
+                            ds_token_callback callback, void *user_data, int64_t *out_tokens,
+                            size_t *out_count, ds_generate_stats *stats) {
+  if (out_count)
+    *out_count = 0;
+  return guarded([&] {
+    if (!model || !out_count || (prompt_len && !prompt))
+      fail(DS_ERROR_INVALID_ARGUMENT, "ds_model_generate: model, prompt and out_count must not be NULL");
+    ds_generate_options defaults;
+    ds_generate_options_init(&defaults);
+    const ds_generate_options &o = options ? *options : defaults;
+    rt::GenerationOptions go;
+    go.maxNewTokens = static_cast<int64_t>(max_new_tokens);
+    go.sampling = {o.temperature, o.top_k, o.top_p, o.seed};
+    for (size_t i = 0; i < o.num_stop_ids && o.stop_ids; ++i)
+      go.stopTokens.insert(o.stop_ids[i]);
+    std::lock_guard<std::mutex> lock(model->runMutex);
+    auto step = [&](std::vector<rt::Tensor> &inputs) {
+      try {
+        return model->program.run(inputs, *model->pool);
+      } catch (const std::bad_alloc &) {
+        throw;
+      } catch (const std::exception &e) {
+        fail(DS_ERROR_RUNTIME, e.what());
+      }
+    };
+    std::optional<rt::Generator> generator;
+    try {
+      generator.emplace(step, model->program.inputs(), model->program.outputs());
+      rt::Sampler check(go.sampling);
+    } catch (const rt::Error &e) {
+      fail(DS_ERROR_INVALID_ARGUMENT, e.what());
+    }
+    if (prompt_len == 0)
+      fail(DS_ERROR_INVALID_ARGUMENT, "the prompt is empty: give at least one token (e.g. BOS)");
+    size_t count = 0;
+    rt::GenerationStats gs;
+    generator->generate(std::vector<int64_t>(prompt, prompt + prompt_len), go,
+                        [&](int64_t token) {
+                          if (out_tokens)
+                            out_tokens[count] = token;
+                          ++count;
+                          *out_count = count;
+                          return !callback || callback(token, user_data) != 0;
+                        },
+                        &gs);
+    if (stats)
+      *stats = {gs.promptTokens, gs.generatedTokens, gs.prefillSeconds, gs.decodeSeconds};
+  });
+}
 
 } // extern "C"

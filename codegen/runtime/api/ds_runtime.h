@@ -139,6 +139,47 @@ const ds_tensor *ds_tensors_get(const ds_tensors *tensors, size_t index);
 /* Releases the results (NULL is a no-op). */
 void ds_tensors_release(ds_tensors *tensors);
 
+/* ---- Generation (decoder LMs) --------------------------------------------
+ * For an artifact of a decoder graph (a decoder-with-past graph as Optimum or
+ * onnxruntime-genai export it, or a graph without a KV cache): the runtime
+ * runs the prompt (prefill), then one decode step per token, feeding each
+ * step's present_* outputs back as its past_* inputs (owned by the runtime,
+ * moved, never copied), and fills attention_mask / position_ids when the graph
+ * has them. Batch 1. */
+
+typedef struct ds_generate_options {
+  float temperature;       /* 0 (default): greedy */
+  int64_t top_k;           /* 0 (default): every token */
+  float top_p;             /* 1 (default): no nucleus cut */
+  uint64_t seed;           /* the sampling stream; same seed, same tokens */
+  const int64_t *stop_ids; /* generation ends after one of these (may be NULL) */
+  size_t num_stop_ids;
+} ds_generate_options;
+
+typedef struct ds_generate_stats {
+  int64_t prompt_tokens, generated_tokens;
+  double prefill_seconds; /* the prompt and the first new token */
+  double decode_seconds;  /* every later token */
+} ds_generate_stats;
+
+/* Called with each new token as it is chosen; return 0 to stop. */
+typedef int (*ds_token_callback)(int64_t token, void *user_data);
+
+/* Fills `options` with the defaults (what NULL options mean). */
+void ds_generate_options_init(ds_generate_options *options);
+
+/* Generates up to `max_new_tokens` tokens after the `prompt_len` tokens of
+ * `prompt` (at least one). The tokens go to `out_tokens` (room for
+ * max_new_tokens; may be NULL when `callback` reads them) and their count to
+ * `*out_count`; `callback`, `options` and `stats` may be NULL.
+ * DS_ERROR_INVALID_ARGUMENT when the graph is not a decoder this loop can
+ * drive (the message names the input or output), or for bad options.
+ * Serialized with ds_model_run on the same model. */
+ds_status ds_model_generate(ds_model *model, const int64_t *prompt, size_t prompt_len,
+                            size_t max_new_tokens, const ds_generate_options *options,
+                            ds_token_callback callback, void *user_data, int64_t *out_tokens,
+                            size_t *out_count, ds_generate_stats *stats);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
