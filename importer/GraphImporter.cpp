@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "importer/ModelLoader.h"
+#include "importer/WidenHalf.h"
 
 #include "dialects/ds/DsDialect.h"
 #include "dialects/ds/ShapeInference.h"
@@ -419,6 +420,9 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   for (int i = 0; i < graph.output_size(); ++i)
     func.setResultAttr(static_cast<unsigned>(i), "ds.name",
                        builder_.getStringAttr(graph.output(i).name()));
+  // Half-precision models compute in float32 behind their own interface.
+  if (widenHalfPrecision(func))
+    (*module)->setAttr("ds.widened_half", builder_.getUnitAttr());
   // Ranks and dims from the dialect's own rules, whatever ONNX's library knew.
   ds::inferShapes(func);
 

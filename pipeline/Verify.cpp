@@ -5,6 +5,8 @@
 #include "pipeline/Progress.h"
 #include "quantizers/Passes.h"
 
+#include "ds/runtime/numerics/Half.h"
+
 #include "mlir/IR/BuiltinAttributes.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -22,8 +24,24 @@ bool isTokenLm(const exec::ReferenceExecutor &e) {
   if (e.inputs().empty() || e.outputs().empty())
     return false;
   const auto &in = e.inputs()[0], &out = e.outputs()[0];
-  return in.dtype == rt::DType::I64 && in.ranked && in.dims.size() == 2 &&
-         out.dtype == rt::DType::F32 && out.ranked && out.dims.size() == 3;
+  bool floatOut = out.dtype == rt::DType::F32 || out.dtype == rt::DType::F16 ||
+                  out.dtype == rt::DType::BF16;
+  return in.dtype == rt::DType::I64 && in.ranked && in.dims.size() == 2 && floatOut &&
+         out.ranked && out.dims.size() == 3;
+}
+
+/// float16/bfloat16 outputs (a half model's interface) widened to float32,
+/// exactly, so they are compared like float ones; other tensors unchanged.
+rt::Tensor comparable(const rt::Tensor &t) {
+  if (t.dtype() != rt::DType::F16 && t.dtype() != rt::DType::BF16)
+    return t;
+  rt::Tensor out = rt::Tensor::uninitialized(rt::DType::F32, t.shape());
+  const auto *bits = static_cast<const uint16_t *>(t.rawData());
+  float *f = out.mutableData<float>();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    f[i] = t.dtype() == rt::DType::F16 ? rt::numerics::halfToFloat(bits[i])
+                                       : rt::numerics::bf16ToFloat(bits[i]);
+  return out;
 }
 
 struct LayerAccumulator {
@@ -74,6 +92,10 @@ Verification verify(const exec::ReferenceExecutor &teacher, const exec::Referenc
       if (replaces && !results.empty())
         studentValues[layerOf.at(replaces.str())] = results[0];
     });
+    for (auto &value : t)
+      value = comparable(value);
+    for (auto &value : s)
+      value = comparable(value);
     for (size_t i = 0; i < outputs.size(); ++i)
       if (t[i].dtype() == rt::DType::F32)
         outputs[i].add(t[i], s[i]);

@@ -1,6 +1,8 @@
 //===- Generation.cpp - the prefill/decode loop and its graph signature ---===//
 #include "ds/runtime/Generation.h"
 
+#include "ds/runtime/numerics/Half.h"
+
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -173,13 +175,23 @@ const float *Generator::run(const int64_t *tokens, int64_t count, int64_t pos, i
   for (const auto &c : sig_.cache)
     inputs_[c.input] = std::move(outputs_[c.output]);
   const Tensor &logits = outputs_[sig_.logits];
-  DS_CHECK(logits.dtype() == DType::F32 && (logits.rank() == 2 || logits.rank() == 3),
+  const DType dt = logits.dtype();
+  DS_CHECK((dt == DType::F32 || dt == DType::F16 || dt == DType::BF16) &&
+               (logits.rank() == 2 || logits.rank() == 3),
            "logits must be float [batch, seq, vocab] or [batch, vocab], got " +
-               std::string(dtypeName(logits.dtype())) + " " + shapeToString(logits.shape()));
+               std::string(dtypeName(dt)) + " " + shapeToString(logits.shape()));
   vocab = logits.shape().back();
   int64_t rows = logits.numel() / std::max<int64_t>(vocab, 1);
   DS_CHECK(vocab > 0 && rows >= 1, "logits " + shapeToString(logits.shape()) + " hold no scores");
-  return logits.data<float>() + (rows - 1) * vocab;
+  if (dt == DType::F32)
+    return logits.data<float>() + (rows - 1) * vocab;
+  // A half-precision model's last row, widened for the sampler.
+  const auto *bits = static_cast<const uint16_t *>(logits.rawData()) + (rows - 1) * vocab;
+  lastRow_.resize(static_cast<size_t>(vocab));
+  for (int64_t i = 0; i < vocab; ++i)
+    lastRow_[static_cast<size_t>(i)] = dt == DType::F16 ? numerics::halfToFloat(bits[i])
+                                                        : numerics::bf16ToFloat(bits[i]);
+  return lastRow_.data();
 }
 
 std::vector<int64_t> Generator::generate(const std::vector<int64_t> &prompt,

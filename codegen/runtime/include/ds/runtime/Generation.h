@@ -86,6 +86,7 @@ private:
   DType tokenType_ = DType::I64;
   int64_t vocab_ = -1;
   std::vector<Tensor> inputs_, outputs_;
+  std::vector<float> lastRow_; // half-precision logits, widened
 };
 
 } // namespace ds::rt
