@@ -7,6 +7,7 @@
 // op's type rule (elementTypeRule below).
 //
 //===----------------------------------------------------------------------===//
+#include "importer/ContribOps.h"
 #include "importer/ModelLoader.h"
 #include "importer/WidenHalf.h"
 
@@ -103,6 +104,8 @@ private:
   Type elementTypeRule(const std::string &dsName, ArrayRef<Value> operands,
                        ArrayRef<NamedAttribute> attrs, unsigned resultIndex) const;
   void importNode(const onnx::NodeProto &node, int index);
+  class ContribAdapter;
+  void importContribNode(const onnx::NodeProto &node, int index, Location loc);
 
   MLIRContext &ctx_;
   std::shared_ptr<LoadedModel> model_;
@@ -248,10 +251,83 @@ Type GraphImporter::elementTypeRule(const std::string &op, ArrayRef<Value> opera
   return operandElem(0);
 }
 
+/// The importer's side of ContribBuilder for one com.microsoft node.
+class GraphImporter::ContribAdapter : public ContribBuilder {
+public:
+  ContribAdapter(GraphImporter &g, const onnx::NodeProto &node, int index, Location loc)
+      : g_(g), node_(node), index_(index), loc_(loc) {}
+  Value operand(int i) override {
+    if (i >= node_.input_size() || node_.input(i).empty())
+      return {};
+    return g_.values_.at(node_.input(i));
+  }
+  void setResult(int i, Value v) override {
+    if (resultUsed(i))
+      g_.values_[node_.output(i)] = v;
+  }
+  bool resultUsed(int i) override { return i < node_.output_size() && !node_.output(i).empty(); }
+  Operation *emit(const std::string &dsOp, ArrayRef<Value> operands, ArrayRef<NamedAttribute> attrs,
+                  unsigned results) override {
+    OperationState state(loc_, dsOp);
+    state.addOperands(operands);
+    for (unsigned i = 0; i < results; ++i) {
+      Type elem = g_.elementTypeRule(dsOp.substr(3), operands, attrs, i);
+      if (!elem)
+        fail("cannot determine the element type of an intermediate " + dsOp);
+      state.addTypes(UnrankedTensorType::get(elem));
+    }
+    state.addAttributes(attrs);
+    return g_.builder_.create(state);
+  }
+  Value constantI64(ArrayRef<int64_t> values, bool scalar) override {
+    SmallVector<int64_t> shape;
+    if (!scalar)
+      shape.push_back(static_cast<int64_t>(values.size()));
+    auto type = RankedTensorType::get(shape, g_.builder_.getI64Type());
+    auto attr = DenseElementsAttr::get(type, values);
+    return ds::ConstantOp::create(g_.builder_, loc_, type, attr).getResult();
+  }
+  Value constantF32(ArrayRef<float> values, ArrayRef<int64_t> shape) override {
+    auto type = RankedTensorType::get(shape, g_.builder_.getF32Type());
+    ElementsAttr attr;
+    if (values.size() <= 64)
+      attr = DenseElementsAttr::get(type, values);
+    else
+      attr = DenseResourceElementsAttr::get(type, nodeName(node_, index_) + ".weights",
+                                            HeapAsmResourceBlob::allocateAndCopyInferAlign(values));
+    return ds::ConstantOp::create(g_.builder_, loc_, type, attr).getResult();
+  }
+  [[noreturn]] void fail(const std::string &message) override { g_.failAt(node_, index_, message); }
+  OpBuilder &builder() override { return g_.builder_; }
+
+private:
+  GraphImporter &g_;
+  const onnx::NodeProto &node_;
+  int index_;
+  Location loc_;
+};
+
+void GraphImporter::importContribNode(const onnx::NodeProto &node, int index, Location loc) {
+  ContribAdapter adapter(*this, node, index, loc);
+  lowerContribOp(node, adapter);
+  for (int i = 0; i < node.output_size(); ++i)
+    if (!node.output(i).empty() && !values_.count(node.output(i)))
+      failAt(node, index, "output " + std::to_string(i) + " ('" + node.output(i) +
+                              "') is not supported by the lowering");
+}
+
 void GraphImporter::rejectUnsupportedOps() const {
   const onnx::GraphProto &graph = model_->graph();
   for (int i = 0; i < graph.node_size(); ++i) {
     const onnx::NodeProto &node = graph.node(i);
+    if (isContribNode(node)) {
+      if (!isSupportedContribOp(node.op_type()))
+        failAt(node, i, "com.microsoft operator is not supported; supported: "
+                        "GroupQueryAttention, RotaryEmbedding, SimplifiedLayerNormalization, "
+                        "SkipSimplifiedLayerNormalization, SkipLayerNormalization, MatMulNBits, "
+                        "FastGelu, BiasGelu, QuickGelu");
+      continue;
+    }
     if (!node.domain().empty() && node.domain() != "ai.onnx")
       failAt(node, i, "operator domain '" + node.domain() +
                           "' is not supported; supported: the default ONNX domain "
@@ -307,6 +383,8 @@ void GraphImporter::importNode(const onnx::NodeProto &node, int index) {
     return;
   }
 
+  if (isContribNode(node))
+    return importContribNode(node, index, loc);
   std::string dsName = dsOpNameForOnnxType(node.op_type());
   auto opName = RegisteredOperationName::lookup("ds." + dsName, &ctx_);
 

@@ -15,6 +15,8 @@
 //===----------------------------------------------------------------------===//
 #include "importer/WidenHalf.h"
 
+#include "importer/ElementBytes.h"
+
 #include "dialects/ds/DsDialect.h"
 
 #include "ds/runtime/numerics/Half.h"
@@ -41,24 +43,11 @@ Type widened(Type t) {
   return shaped.clone(Float32Type::get(t.getContext()));
 }
 
-/// The element bytes of a half constant (one element when splat).
-std::optional<ArrayRef<char>> halfBytes(ElementsAttr attr, bool &splat) {
-  splat = false;
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    splat = dense.isSplat();
-    return dense.getRawData();
-  }
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-      return blob->getData();
-  return std::nullopt;
-}
-
 /// `attr` (float16 or bfloat16) as float32, inline when small, else a blob.
 ElementsAttr widenConstant(ElementsAttr attr, StringRef blobName) {
   auto type = cast<ShapedType>(attr.getType());
   bool bf16 = type.getElementType().isBF16(), splat = false;
-  auto bytes = halfBytes(attr, splat);
+  auto bytes = elementBytes(attr, splat);
   if (!bytes)
     return {};
   int64_t n = type.getNumElements();
