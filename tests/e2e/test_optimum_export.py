@@ -76,8 +76,10 @@ def test_fp32_artifact_fuses_and_matches_onnxruntime(optimize_artifact, model_ru
     artifact = optimize_artifact(TINY, ["--precision", "fp32", "--calib", calib], tmp_path / "out")
     report = json.loads((artifact / "report.json").read_text())
     fused = {f["fusion"]: f["fused"] for f in report["fusions"]}
-    # 2 layers: 5 RMSNorms (2 per layer + final), rotary on q and k, one SwiGLU each.
+    # 2 layers: 5 RMSNorms (2 per layer + final), rotary on q and k, one SwiGLU and one
+    # attention (additive mask from attention_mask, IsNaN guard) each.
     assert fused["RMSNorm"] == 5 and fused["rotary"] == 4 and fused["SwiGLU"] == 2, fused
+    assert fused["attention"] == 2, fused
     feeds = prefill_feeds([1, 17, 42, 99, 5])
     reference = ort_runner(TINY, feeds)
     ours = model_run(artifact, feeds, tmp_path / "prefill")

@@ -84,6 +84,37 @@ TEST(Attention, HolesAndFullyMaskedRowsWithAFiniteMaskedValue) {
   checkAgainstChain(2, 2, 9, 33, 8, 16, 9, 33, -1.0f, holes);
 }
 
+TEST(Attention, NanRowsToZeroIsTheIsNanGuard) {
+  // Optimum's where(isnan(softmax), 0, softmax): a row whose keys are all
+  // masked with -inf is NaN unfused, and zero with the guard; other rows are
+  // the unguarded kernel's.
+  std::mt19937 rng(7);
+  Tensor q = randomTensor({2, 3, 4}, rng), kT = randomTensor({2, 4, 5}, rng),
+         v = randomTensor({2, 5, 6}, rng), mask(DType::Bool, {3, 5});
+  auto *m = reinterpret_cast<uint8_t *>(mask.mutableRawData());
+  for (int64_t i = 0; i < 15; ++i)
+    m[i] = i / 5 != 1; // query row 1 sees no key
+  const float negInf = -std::numeric_limits<float>::infinity();
+  Tensor plain = runAttention({q, kT, v, mask}, 2.0f, negInf, 1);
+  AttrMap attrs;
+  attrs.set("scale_divisor", 2.0f);
+  attrs.set("masked_value", negInf);
+  attrs.set("nan_rows_to_zero", int64_t{1});
+  Tensor guarded = kernel_test::runKernel("attention", {q, kT, v, mask}, 2, attrs);
+  const float *a = plain.data<float>(), *b = guarded.data<float>();
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t c = 0; c < 6; ++c) {
+        int64_t k = (h * 3 + i) * 6 + c;
+        if (i == 1) {
+          EXPECT_TRUE(std::isnan(a[k]));
+          EXPECT_EQ(b[k], 0.0f);
+        } else {
+          EXPECT_EQ(a[k], b[k]);
+        }
+      }
+}
+
 TEST(Attention, BroadcastHeadsAndMasks) {
   auto even = [](int64_t, int64_t j) { return j % 2 == 0; };
   checkAgainstChain(4, 1, 6, 19, 4, 3, 1, 19, -FLT_MAX, even);   // one kv head, [1, Lk] mask

@@ -18,8 +18,9 @@
 //
 // Inputs: 0 q float [..., Lq, D]; 1 kT float [..., D, Lk]; 2 v float [..., Lk, Dv];
 // 3 mask bool, broadcastable to [..., Lq, Lk] (it may not add dims). Leading
-// dims broadcast as in MatMul. Attributes: scale_divisor, masked_value (float).
-// Output: float [..., Lq, Dv].
+// dims broadcast as in MatMul. Attributes: scale_divisor, masked_value (float),
+// nan_rows_to_zero (0/1: a softmax row that is NaN gives a zero output row, as
+// Optimum's IsNaN/Where guard after the Softmax does). Output: float [..., Lq, Dv].
 //===----------------------------------------------------------------------===//
 #include "Scratch.h"
 #include "ds/runtime/Kernel.h"
@@ -53,6 +54,7 @@ struct RowArgs {
   float divisor, maskedValue;
   float *out;
   float *s; // Lk floats of scratch
+  bool nanRowsToZero = false; // where(isnan(softmax), 0, softmax) followed the softmax
 };
 
 /// s[j] = (q . kT[:, j]) / divisor for j in [j0, j1); masked keys get `masked`.
@@ -287,6 +289,12 @@ void attentionRow(const RowArgs &a, bool avx512) {
   }
   bool nan = false;
   float m = scores(0, a.Lk, a.maskedValue, nan);
+  // A NaN score, a +inf one or only -inf ones make the whole softmax row NaN;
+  // exporters that guard it (Optimum's IsNaN -> Where) turn it into zeros.
+  if (a.nanRowsToZero && (nan || !(std::abs(m) < std::numeric_limits<float>::infinity()))) {
+    std::fill(a.out, a.out + a.Dv, 0.0f);
+    return;
+  }
   if (nan) // a NaN score makes the whole softmax row NaN, as unfused
     m = std::numeric_limits<float>::quiet_NaN();
   weighted(0, a.Lk, m, false);
@@ -347,6 +355,7 @@ void attentionKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
   const size_t rank = scoreShape.size();
   const float divisor = ctx.attrs.getFloat("scale_divisor", 1.0f);
   const float maskedValue = ctx.attrs.getFloat("masked_value", 0.0f);
+  const bool nanRowsToZero = ctx.attrs.getInt("nan_rows_to_zero", 0) != 0;
   const auto *maskData = reinterpret_cast<const uint8_t *>(mask.rawData());
   const float *qData = q.data<float>(), *kData = kT.data<float>(), *vData = v.data<float>();
   float *yData = y.mutableData<float>();
@@ -382,7 +391,8 @@ void attentionKernel(const KernelContext &ctx, const std::vector<Tensor> &inputs
                 divisor,
                 maskedValue,
                 yData + r * Dv,
-                s};
+                s,
+                nanRowsToZero};
       attentionRow(a, avx512);
     }
   });

@@ -5,7 +5,8 @@ Usage: inspect_onnx.py MODEL.onnx [--all-nodes]
 
 Prints ir_version, producer, opset_import, op counts per (domain, op_type), graph inputs and
 outputs with dtypes and shapes, and, for every op type outside the default domain, the
-attributes of its first instance and its inputs/outputs (name, dtype, shape where the graph
+attributes of its first instance (also for ops in the default domain that ONNX does not
+define, e.g. the builder's SimplifiedLayerNormalization) and its inputs/outputs (name, dtype, shape where the graph
 records one: graph inputs/outputs, value_info, initializers). MatMulNBits /
 GatherBlockQuantized initializers (B, scales, zero_points) are listed for every instance.
 --all-nodes also prints every node (op, name, inputs -> outputs).
@@ -14,6 +15,7 @@ import collections
 import sys
 
 import onnx
+import onnx.defs
 from onnx import helper, numpy_helper
 
 
@@ -76,10 +78,12 @@ def main():
 
     seen = set()
     for n in g.node:
-        if (n.domain or "") in ("", "ai.onnx") or n.op_type in seen:
+        standard = (n.domain or "") in ("", "ai.onnx") and onnx.defs.has(n.op_type)
+        if standard or n.op_type in seen:
             continue
         seen.add(n.op_type)
-        print(f"first {n.domain}:{n.op_type} ({n.name}):")
+        print(f"first {n.domain or 'ai.onnx'}:{n.op_type} ({n.name}):"
+              + ("" if (n.domain or "") else "  [not an ONNX op]"))
         print("  attrs:", ", ".join(attr_str(a) for a in n.attribute) or "(none)")
         for i, x in enumerate(n.input):
             print(f"  in[{i}] {x or '(empty)'}: {info.get(x, '') if x else ''}")

@@ -96,3 +96,46 @@ func.func @divisor_adds_a_dim(%q: tensor<4x8xf32>, %kt: tensor<8x4xf32>, %v: ten
   %y = ds.matmul %p, %v : (tensor<1x4x4xf32>, tensor<4x8xf32>) -> tensor<1x4x8xf32>
   return %y : tensor<1x4x8xf32>
 }
+
+// -----
+
+// Optimum / torch.onnx: q and kT each scaled by d^-1/4, an additive mask
+// where(mask, 0, lowest) of the scores' rank, and the IsNaN guard after the
+// softmax: one ds.attention with the scales folded into the divisor.
+// CHECK-LABEL: func.func @optimum_additive_mask
+// CHECK:         %[[Y:.+]] = ds.attention %arg0, %arg1, %arg2, %arg3 {masked_value = -3.40282347E+38 : f32, nan_rows_to_zero = 1 : i64, scale_divisor = 4.000000e+00 : f32}
+// CHECK-NOT:     ds.softmax
+// CHECK-NOT:     ds.is_nan
+// CHECK:         return %[[Y]]
+func.func @optimum_additive_mask(%q: tensor<?x8x?x16xf32>, %kt: tensor<?x8x16x?xf32>, %v: tensor<?x8x?x16xf32>, %mask: tensor<?x1x?x?xi1>) -> tensor<?x8x?x16xf32> {
+  %c = ds.constant {value = dense<0.5> : tensor<f32>} : tensor<f32>
+  %zero = ds.constant {value = dense<0.0> : tensor<1xf32>} : tensor<1xf32>
+  %low = ds.constant {value = dense<-3.40282347E+38> : tensor<1xf32>} : tensor<1xf32>
+  %qs = ds.mul %q, %c : (tensor<?x8x?x16xf32>, tensor<f32>) -> tensor<?x8x?x16xf32>
+  %ks = ds.mul %kt, %c : (tensor<?x8x16x?xf32>, tensor<f32>) -> tensor<?x8x16x?xf32>
+  %s = ds.matmul %qs, %ks : (tensor<?x8x?x16xf32>, tensor<?x8x16x?xf32>) -> tensor<?x8x?x?xf32>
+  %b = ds.where %mask, %zero, %low : (tensor<?x1x?x?xi1>, tensor<1xf32>, tensor<1xf32>) -> tensor<?x1x?x?xf32>
+  %a = ds.add %s, %b : (tensor<?x8x?x?xf32>, tensor<?x1x?x?xf32>) -> tensor<?x8x?x?xf32>
+  %p = ds.softmax %a {axis = -1 : i64} : (tensor<?x8x?x?xf32>) -> tensor<?x8x?x?xf32>
+  %n = ds.is_nan %p : (tensor<?x8x?x?xf32>) -> tensor<?x8x?x?xi1>
+  %g = ds.where %n, %zero, %p : (tensor<?x8x?x?xi1>, tensor<1xf32>, tensor<?x8x?x?xf32>) -> tensor<?x8x?x?xf32>
+  %y = ds.matmul %g, %v : (tensor<?x8x?x?xf32>, tensor<?x8x?x16xf32>) -> tensor<?x8x?x16xf32>
+  return %y : tensor<?x8x?x16xf32>
+}
+
+// -----
+
+// A mild fill (-100) is an additive bias, not a mask: scores + fill is not
+// where(mask, scores, fill). Declined.
+// CHECK-LABEL: func.func @additive_mild_fill
+// CHECK-NOT:     ds.attention
+func.func @additive_mild_fill(%q: tensor<4x8xf32>, %kt: tensor<8x4xf32>, %v: tensor<4x8xf32>, %mask: tensor<4x4xi1>) -> tensor<4x8xf32> {
+  %zero = ds.constant {value = dense<0.0> : tensor<f32>} : tensor<f32>
+  %fill = ds.constant {value = dense<-100.0> : tensor<f32>} : tensor<f32>
+  %s = ds.matmul %q, %kt : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  %b = ds.where %mask, %zero, %fill : (tensor<4x4xi1>, tensor<f32>, tensor<f32>) -> tensor<4x4xf32>
+  %a = ds.add %b, %s : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %p = ds.softmax %a {axis = -1 : i64} : (tensor<4x4xf32>) -> tensor<4x4xf32>
+  %y = ds.matmul %p, %v : (tensor<4x4xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
