@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
 #include <fcntl.h>
 #include <stdexcept>
 #include <unistd.h>
@@ -52,15 +53,41 @@ void writeFileDurably(const fs::path &path, const std::string &bytes) {
     fail(path, "cannot flush");
 }
 
+void checkReplaceable(const fs::path &target) {
+  std::error_code ec;
+  auto status = fs::symlink_status(target, ec);
+  if (!fs::exists(status))
+    return;
+  auto refuse = [&](const std::string &what) {
+    throw std::runtime_error(target.string() + ": " + what +
+                             "; only an empty directory or an earlier artifact is replaced: move "
+                             "it away or pick another -o");
+  };
+  if (fs::is_symlink(status))
+    refuse("is a symlink");
+  if (!fs::is_directory(status))
+    refuse("exists and is not a directory");
+  if (fs::is_empty(target, ec) && !ec)
+    return;
+  if (!fs::is_regular_file(fs::symlink_status(target / "manifest.json", ec)))
+    refuse("is not empty and not an artifact (no manifest.json)");
+}
+
 StagingDir::StagingDir(fs::path target) : target_(std::move(target)) {
+  checkReplaceable(target_);
   fs::path parent = target_.parent_path().empty() ? fs::path(".") : target_.parent_path();
   fs::create_directories(parent);
   std::string prefix = stagingPrefix(target_);
   for (const auto &entry : fs::directory_iterator(parent))
     if (entry.path().filename().string().rfind(prefix, 0) == 0)
       fs::remove_all(entry.path());
-  staging_ = parent / (prefix + std::to_string(::getpid()));
-  fs::create_directories(staging_);
+  // mkdtemp: a fresh name, created exclusively, so a planted link is never written through.
+  std::string tmpl = (parent / (prefix + "XXXXXX")).string();
+  if (!::mkdtemp(tmpl.data()))
+    fail(parent, "cannot create the staging directory");
+  staging_ = tmpl;
+  fs::permissions(staging_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                fs::perms::others_read | fs::perms::others_exec);
 }
 
 StagingDir::~StagingDir() {
@@ -81,6 +108,7 @@ void StagingDir::publish() {
   for (auto it = dirs.rbegin(); it != dirs.rend(); ++it)
     fsyncPath(*it, true);
   fs::path parent = staging_.parent_path();
+  checkReplaceable(target_); // again: the job ran for a while
   if (fs::exists(fs::symlink_status(target_))) {
     // Swap in one step: at every instant the target is the old or the new artifact.
     if (::renameat2(AT_FDCWD, staging_.c_str(), AT_FDCWD, target_.c_str(), RENAME_EXCHANGE) != 0)

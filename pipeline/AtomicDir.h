@@ -14,10 +14,16 @@
 
 namespace ds::pipeline {
 
+/// Throws std::runtime_error naming `target` unless it is absent, an empty
+/// directory or an artifact (a directory with manifest.json): a user's own
+/// directory or a symlink given as OUT/<profile> is never deleted or replaced.
+void checkReplaceable(const std::filesystem::path &target);
+
 class StagingDir {
 public:
-  /// Creates `<parent of target>/.<target name>.staging-<pid>` (parents too),
-  /// after removing stale staging directories of the same target.
+  /// Creates `<parent of target>/.<target name>.staging-XXXXXX` (mkdtemp; parents
+  /// too), after checkReplaceable(target) and removing stale staging directories
+  /// of the same target.
   explicit StagingDir(std::filesystem::path target);
   /// Removes the staging directory if it was not published.
   ~StagingDir();

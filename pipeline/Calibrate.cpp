@@ -89,8 +89,11 @@ CalibrationResult calibrate(const exec::ReferenceExecutor &fp32, const std::stri
     throw ToolError(e.what());
   }
   std::string why;
+  CalibrationKey key;
+  if (!options.cachePath.empty())
+    key = calibrationKey(options.modelPath, calibPath, options);
   if (!options.cachePath.empty() && !options.hessians)
-    if (auto cached = readCalibrationCache(options.cachePath, options.modelSha256, options.method, why))
+    if (auto cached = readCalibrationCache(options.cachePath, key, why))
       return *cached;
   if (calibPath.empty())
     throw ToolError("no calibration data: pass --calib DIR" +
@@ -99,7 +102,7 @@ CalibrationResult calibrate(const exec::ReferenceExecutor &fp32, const std::stri
     log << "      calibration cache " << options.cachePath << ": " << why << "; calibrating\n";
   CalibrationResult result = run(fp32, calibPath, options, log);
   if (!options.cachePath.empty())
-    writeCalibrationCache(options.cachePath, result, options.modelSha256, options.method);
+    writeCalibrationCache(options.cachePath, result, key);
   return result;
 }
 
@@ -208,6 +211,14 @@ void annotateRanges(mlir::ModuleOp module, const CalibrationResult &result) {
     }
     auto ch = result.channelRanges.find(node);
     if (ch != result.channelRanges.end()) {
+      auto input = op->getNumOperands() ? mlir::dyn_cast<mlir::RankedTensorType>(op->getOperand(0).getType())
+                                        : mlir::RankedTensorType();
+      if (input && input.getRank() >= 1 && !input.isDynamicDim(input.getRank() - 1) &&
+          static_cast<int64_t>(ch->second.first.size()) != input.getShape().back())
+        throw ToolError((result.cacheFile.empty() ? std::string("calibration") : result.cacheFile) +
+                        ": tensor '" + node + "' has " + std::to_string(ch->second.first.size()) +
+                        " channel ranges, its input has " + std::to_string(input.getShape().back()) +
+                        " channels; delete the cache to recalibrate");
       op->setAttr(quant::kActChannelMinAttr, b.getDenseF32ArrayAttr(ch->second.first));
       op->setAttr(quant::kActChannelMaxAttr, b.getDenseF32ArrayAttr(ch->second.second));
     }

@@ -30,6 +30,8 @@ struct CalibrationOptions {
   bool hessians = false;         // also X^T X of MatMul/Gemm inputs (GPTQ)
   std::string cachePath;         // empty: no cache
   std::string modelSha256;
+  std::string modelPath;         // for the cache key: its external data
+  std::string toolVersion;       // for the cache key
 };
 
 struct CalibrationResult {
@@ -42,6 +44,7 @@ struct CalibrationResult {
   int64_t samples = 0, skippedNonFinite = 0;
   std::string source;
   bool fromCache = false;
+  std::string cacheFile; // the cache it came from (errors about its contents name it)
 };
 
 /// `calibPath` may be empty when the cache alone is to be used. Throws
@@ -49,7 +52,9 @@ struct CalibrationResult {
 CalibrationResult calibrate(const exec::ReferenceExecutor &fp32, const std::string &calibPath,
                             const CalibrationOptions &options, llvm::raw_ostream &log);
 
-/// Sets ds.act_range on every quantization candidate that has a range.
+/// Sets ds.act_range on every quantization candidate that has a range. Throws
+/// tools::ToolError naming the cache when per-channel ranges do not match the
+/// channel count of the op's input (SmoothQuant would silently skip it).
 void annotateRanges(mlir::ModuleOp module, const CalibrationResult &result);
 
 } // namespace ds::pipeline

@@ -239,7 +239,7 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
   SampleSet evalSet;
   if (!stopEarly)
     evalSet = loadSamples(evalPath, teacher.inputs());
-  std::optional<rt::Tensor> labels;
+  std::optional<Labels> labels;
   if (!o.evalLabels.empty())
     labels = loadLabels(o.evalLabels);
 
@@ -299,6 +299,8 @@ int runOptimize(const OptimizeOptions &o, llvm::raw_ostream &log, llvm::raw_ostr
       copts.hessians = gptq;
       copts.cachePath = o.calibCache;
       copts.modelSha256 = modelSha;
+      copts.modelPath = o.model;
+      copts.toolVersion = kToolVersion;
       CalibrationResult calibration = calibrate(reference, o.calib, copts, log);
       annotateRanges(*studentModule, calibration);
       report.calibMethod = o.calibMethod;

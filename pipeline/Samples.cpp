@@ -150,12 +150,12 @@ SampleSet loadSamples(const std::string &path, const std::vector<exec::TensorSpe
   return set;
 }
 
-rt::Tensor loadLabels(const std::string &path) {
+Labels loadLabels(const std::string &path) {
   rt::Tensor t = io::readNpy(path);
   if (t.rank() != 1 || (t.dtype() != rt::DType::I64 && t.dtype() != rt::DType::I32))
     throw ToolError(path + ": labels must be a 1-D int64 or int32 array, got " +
                     rt::dtypeName(t.dtype()) + " " + rt::shapeToString(t.shape()));
-  return t;
+  return {t, path};
 }
 
 std::pair<int64_t, std::string> nonFinite(const std::vector<rt::Tensor> &sample,

@@ -28,7 +28,14 @@ struct SampleSet {
 SampleSet loadSamples(const std::string &path, const std::vector<exec::TensorSpec> &inputs);
 
 /// Class ids from an integer .npy (1-D).
-rt::Tensor loadLabels(const std::string &path);
+/// Class ids of the eval samples with the file they came from (errors name it).
+struct Labels {
+  rt::Tensor ids;
+  std::string file;
+  int64_t numel() const { return ids.numel(); }
+  int64_t getAsInt64(int64_t i) const { return ids.getAsInt64(i); }
+};
+Labels loadLabels(const std::string &path);
 
 /// NaN/Inf count of a sample's float tensors, and the name of the first input
 /// that has any ("" when clean).

@@ -4,6 +4,7 @@
 #include "passes/ConstantUtils.h"
 #include "pipeline/Progress.h"
 #include "quantizers/Passes.h"
+#include "tools/support/ToolSupport.h"
 
 #include "ds/runtime/numerics/Half.h"
 
@@ -54,7 +55,7 @@ struct LayerAccumulator {
 Verification verify(const exec::ReferenceExecutor &teacher, const exec::ReferenceExecutor &reference,
                     const exec::ReferenceExecutor &student,
                     const std::vector<std::vector<rt::Tensor>> &samples,
-                    const std::optional<rt::Tensor> &labels, llvm::raw_ostream &log) {
+                    const std::optional<Labels> &labels, llvm::raw_ostream &log) {
   Verification v;
   std::vector<AgreementAccumulator> outputs;
   for (const auto &spec : teacher.outputs())
@@ -105,8 +106,10 @@ Verification verify(const exec::ReferenceExecutor &teacher, const exec::Referenc
     }
     if (labels && t[0].rank() == 2) {
       int64_t rows = t[0].dim(0);
-      DS_CHECK(labelCursor + rows <= labels->numel(),
-               "the labels file has fewer labels than the evaluation set has samples");
+      if (labelCursor + rows > labels->numel())
+        throw tools::ToolError(labels->file + ": has " + std::to_string(labels->numel()) +
+                               " labels, fewer than the evaluation set's samples (at least " +
+                               std::to_string(labelCursor + rows) + ")");
       std::vector<int64_t> chunk(static_cast<size_t>(rows));
       for (int64_t r = 0; r < rows; ++r)
         chunk[static_cast<size_t>(r)] = labels->getAsInt64(labelCursor + r);
@@ -136,10 +139,10 @@ Verification verify(const exec::ReferenceExecutor &teacher, const exec::Referenc
     v.task = TaskMetric{"perplexity", pplTeacher.perplexity(), pplStudent.perplexity(),
                         pplTeacher.count()};
   else if (labels && accTeacher.count()) {
-    DS_CHECK(labelCursor == labels->numel(), "the labels file has " +
-                                                 std::to_string(labels->numel()) +
-                                                 " labels, the evaluation set " +
-                                                 std::to_string(labelCursor) + " samples");
+    if (labelCursor != labels->numel())
+      throw tools::ToolError(labels->file + ": has " + std::to_string(labels->numel()) +
+                             " labels, the evaluation set " + std::to_string(labelCursor) +
+                             " samples");
     v.task = TaskMetric{"accuracy", accTeacher.accuracy(), accStudent.accuracy(), accTeacher.count()};
   }
   for (auto &acc : layers) {

@@ -10,6 +10,7 @@
 
 #include "executor/ReferenceExecutor.h"
 #include "pipeline/Metrics.h"
+#include "pipeline/Samples.h"
 
 #include <optional>
 
@@ -52,7 +53,7 @@ struct Verification {
 Verification verify(const exec::ReferenceExecutor &teacher, const exec::ReferenceExecutor &reference,
                     const exec::ReferenceExecutor &student,
                     const std::vector<std::vector<rt::Tensor>> &samples,
-                    const std::optional<rt::Tensor> &labels, llvm::raw_ostream &log);
+                    const std::optional<Labels> &labels, llvm::raw_ostream &log);
 
 /// The drop the --max-drop target is checked against, in percent, and what it
 /// measures: accuracy points with labels, the relative perplexity increase for

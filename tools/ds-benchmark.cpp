@@ -16,6 +16,7 @@
 // --warmup untimed runs. MODEL.onnx may be FP32 or a QDQ model (INT8 peer).
 //===----------------------------------------------------------------------===//
 #include "tools/support/CliSupport.h"
+#include "ds/runtime/FileHelpers.h"
 #include "tools/support/LinePeer.h"
 #include "tools/support/ModelRunner.h"
 #include "tools/support/ToolSupport.h"
@@ -93,21 +94,8 @@ rt::Tensor rebatch(const rt::Tensor &t, int64_t rows) {
   return out;
 }
 
-std::vector<int64_t> parseBatchSizes(const std::string &text) {
-  std::vector<int64_t> sizes;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t comma = text.find(',', start);
-    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || std::stoll(part) <= 0)
-      throw tools::ToolError("--batch-sizes '" + text + "' is not a comma-separated list of positive ints");
-    sizes.push_back(std::stoll(part));
-    if (comma == std::string::npos)
-      break;
-    start = comma + 1;
-  }
-  return sizes;
-}
+/// The largest --batch-sizes entry: rows are copied into one tensor per input.
+constexpr int64_t kMaxBatch = int64_t{1} << 24;
 } // namespace
 
 int main(int argc, char **argv) {
@@ -119,11 +107,11 @@ int main(int argc, char **argv) {
   std::string python = DS_DEFAULT_PYTHON, peerScript = DS_ORT_PEER_SCRIPT;
   app.add_option("model", model, "model.onnx or an artifact directory (OUT/<profile>)")->required();
   app.add_option("--inputs", inputs, "inputs as for ds-run")->required();
-  app.add_option("--threads", threads, "threads for both (0: all cores)");
-  app.add_option("--warmup", warmup)->capture_default_str();
+  app.add_option("--threads", threads, "threads for both (0: all cores)")->check(tools::threadCount());
+  app.add_option("--warmup", warmup)->capture_default_str()->check(tools::integerIn(0, 1 << 24));
   app.add_option("--iterations", iterations)
       ->capture_default_str()
-      ->check(tools::numberAtLeast(0, true));
+      ->check(tools::integerIn(1, 1 << 24));
   app.add_option("--batch-sizes", batchSizes,
                  "re-batch the inputs along axis 0 to these sizes (dynamic batch only), e.g. 1,4,16");
   auto *vsOrt = app.add_option("--vs-onnxruntime", ortModel,
@@ -134,7 +122,7 @@ int main(int argc, char **argv) {
                  "with --vs-onnxruntime: ds and ONNX Runtime take turns in this many blocks of "
                  "the iterations")
       ->capture_default_str()
-      ->check(tools::numberAtLeast(0, true));
+      ->check(tools::integerIn(1, 1 << 20));
   app.add_flag("--profile", profile,
                "also print time per kernel (reference executor only: for an artifact's graph, "
                "benchmark the .mlir that ds-optimize --compile-to=quantize prints)");
@@ -142,6 +130,7 @@ int main(int argc, char **argv) {
     return *code;
 
   return tools::runTool("ds-benchmark", [&] {
+    tools::checkArtifactFiles(model);
     auto runner = tools::openRunner(model, static_cast<unsigned>(threads));
     unsigned usedThreads = threads > 0 ? static_cast<unsigned>(threads)
                                        : std::max(1u, std::thread::hardware_concurrency());
@@ -161,7 +150,11 @@ int main(int argc, char **argv) {
       if (!batchable)
         throw tools::ToolError(model + ": the inputs have no dynamic leading (batch) dim; drop "
                                "--batch-sizes (the model's batch is fixed)");
-      sizes = parseBatchSizes(batchSizes);
+      sizes = tools::parseIntegerList(batchSizes, "--batch-sizes", 1, kMaxBatch);
+      for (size_t i = 0; i < specs.size(); ++i)
+        if (given[i].dim(0) == 0) // nothing to cycle through
+          throw tools::ToolError(inputs + ": input '" + specs[i].name + "' has 0 rows; --batch-sizes "
+                                 "re-batches the rows given, so give at least one (or drop it)");
     } else {
       sizes.push_back(given.empty() || given[0].rank() == 0 ? 1 : given[0].dim(0));
     }
@@ -186,24 +179,17 @@ int main(int argc, char **argv) {
       std::unique_ptr<OrtPeer> peer;
       if (withOrt) {
         std::string feedPath = inputs;
-        fs::path tmp;
+        // A private mkdtemp directory: no name in $TMPDIR that another user could plant.
+        std::unique_ptr<rt::files::PrivateTempDir> tmp;
         if (!batchSizes.empty()) {
-          tmp = fs::temp_directory_path() / ("ds-benchmark-" + std::to_string(::getpid()) + ".npz");
+          tmp = std::make_unique<rt::files::PrivateTempDir>("ds-benchmark");
           std::vector<io::NamedTensor> named;
           for (size_t i = 0; i < feed.size(); ++i)
             named.push_back({specs[i].name, feed[i]});
-          io::writeNpz(tmp.string(), named);
-          feedPath = tmp.string();
+          feedPath = (fs::path(tmp->path()) / "inputs.npz").string();
+          io::writeNpz(feedPath, named);
         }
-        // The peer has read the file once it is ready (or has failed): remove it either way.
-        struct RemoveFile {
-          fs::path path;
-          ~RemoveFile() {
-            std::error_code ignored;
-            if (!path.empty())
-              fs::remove(path, ignored);
-          }
-        } removeTmp{tmp};
+        // The peer has read the file once it is ready (or has failed): tmp goes either way.
         peer = std::make_unique<OrtPeer>(python, peerScript, ortModel, feedPath,
                                          static_cast<int>(usedThreads), warmup);
       }

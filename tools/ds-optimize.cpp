@@ -10,6 +10,7 @@
 // Exit codes: 0 ok, 2 bad input (one line on stderr), 3 accuracy target missed.
 //===----------------------------------------------------------------------===//
 #include "executor/ReferenceExecutor.h"
+#include "pipeline/AtomicDir.h"
 #include "pipeline/Pipeline.h"
 #include "tools/support/CliSupport.h"
 #include "tools/support/ModelSummary.h"
@@ -42,7 +43,9 @@ int main(int argc, char **argv) {
   app.add_option("--calib", o.calib, "calibration data: .npz/.npy file or directory");
   app.add_option("--calib-method", o.calibMethod, "minmax, percentile, entropy or mse")
       ->capture_default_str();
-  app.add_option("--percentile", o.percentile, "for --calib-method percentile")->capture_default_str();
+  app.add_option("--percentile", o.percentile, "for --calib-method percentile")
+      ->check(tools::numberAtLeast(0, true) & tools::realIn(0, 100))
+      ->capture_default_str();
   app.add_option("--calib-cache", o.calibCache, "calibration cache: reused when valid, else written");
   app.add_option("--calib-nan", calibNan, "NaN/Inf in calibration data: reject or skip")
       ->check(CLI::IsMember({"reject", "skip"}))
@@ -57,11 +60,11 @@ int main(int argc, char **argv) {
   app.add_option("--min-top1", o.minTop1,
                  "fail (exit 3) when fewer of output 0's rows (logits) than this fraction have "
                  "the teacher's argmax, e.g. 0.97")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(tools::realIn(0, 1));
   app.add_option("--keep-fp32", o.keepFp32, "node-name glob to keep in FP32 (repeatable)");
   app.add_option("--smoothquant-alpha", o.smoothquantAlpha,
                  "SmoothQuant strength for MatMul/Gemm activations, 0 (off) to 1")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(tools::realIn(0, 1))
       ->capture_default_str();
   app.add_option("--weight-rounding", o.weightRounding,
                  "int8 weight rounding: rtn (nearest) or gptq (calibration-Hessian error feedback)")
@@ -82,7 +85,7 @@ int main(int argc, char **argv) {
   app.add_option("--max-shape", maxShapes,
                  "bound an input's dynamic dims, e.g. x=64x1x8x8 (repeatable; fixed dims as in "
                  "the model): the artifact accepts any size up to it and refuses larger inputs");
-  app.add_option("--threads", o.threads, "threads (0: all cores)");
+  app.add_option("--threads", o.threads, "threads (0: all cores)")->check(tools::threadCount());
   if (auto code = tools::parseCommandLine(app, argc, argv, "ds-optimize"))
     return *code;
 
@@ -97,6 +100,8 @@ int main(int argc, char **argv) {
         o.maxInputShapes.insert(pipeline::parseInputShape(s, "--max-shape"));
       if (!maxDrop.empty())
         o.maxDropPercent = pipeline::parseMaxDrop(maxDrop);
+      if (!o.outDir.empty() && o.stopAfter.empty()) // refuse before minutes of work
+        pipeline::checkReplaceable(std::filesystem::path(o.outDir) / o.profile);
       // Writing an artifact: progress to stdout, so stderr holds only an error
       // line. Printing IR: the IR owns stdout, progress goes to stderr.
       llvm::raw_ostream &log = o.stopAfter.empty() ? llvm::outs() : llvm::errs();

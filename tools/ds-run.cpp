@@ -35,9 +35,13 @@ int main(int argc, char **argv) {
                                      "test_data_set directory");
   app.add_option("--outputs", outputsDir, "write one <output name>.npy per output here");
   app.add_option("--compare", compareDir, "compare with output_N.pb or <name>.npy files here");
-  app.add_option("--rtol", rtol, "relative tolerance for --compare")->capture_default_str();
-  app.add_option("--atol", atol, "absolute tolerance for --compare")->capture_default_str();
-  app.add_option("--threads", threads, "worker threads (0: all cores)");
+  app.add_option("--rtol", rtol, "relative tolerance for --compare")
+      ->check(tools::realIn(0))
+      ->capture_default_str();
+  app.add_option("--atol", atol, "absolute tolerance for --compare")
+      ->check(tools::realIn(0))
+      ->capture_default_str();
+  app.add_option("--threads", threads, "worker threads (0: all cores)")->check(tools::threadCount());
   tools::GenerateFlags generate;
   tools::addGenerateFlags(app, generate);
   if (auto code = tools::parseCommandLine(app, argc, argv, "ds-run"))
@@ -48,6 +52,7 @@ int main(int argc, char **argv) {
       throw tools::ToolError("--inputs is required (or --generate N with a prompt)");
     if (generate.count > 0 && !inputs.empty())
       throw tools::ToolError("--generate builds the model's inputs itself: drop --inputs");
+    tools::checkArtifactFiles(model);
     auto runner = tools::openRunner(model, static_cast<unsigned>(threads));
     if (generate.count > 0)
       return tools::runGenerate(*runner, generate);

@@ -2,6 +2,10 @@
 #include "ds/runtime/FileHelpers.h"
 
 #include <cerrno>
+#include <cstdlib>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -13,15 +17,34 @@ namespace {
 }
 } // namespace
 
+int openRegularFile(const std::string &path) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  // fstat on the descriptor, not stat on the name, so what is checked is what is read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT)
+      fail(path, "no such file");
+    fail(path, std::string("cannot open: ") + std::strerror(err));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    bool dir = S_ISDIR(st.st_mode);
+    ::close(fd);
+    if (dir)
+      fail(path, "is a directory, expected a file");
+    fail(path, "not a regular file"); // a FIFO or device would block or never end
+  }
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0)
+    ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  return fd;
+}
+
+void requireRegularFile(const std::string &path) { ::close(openRegularFile(path)); }
+
 std::ifstream openForRead(const std::string &path, uint64_t &size) {
-  std::error_code ec;
-  auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status))
-    fail(path, "no such file");
-  if (std::filesystem::is_directory(status))
-    fail(path, "is a directory, expected a file");
-  if (!std::filesystem::is_regular_file(status)) // a FIFO or device would block or never end
-    fail(path, "not a regular file");
+  requireRegularFile(path);
   std::ifstream in(path, std::ios::binary);
   if (!in)
     fail(path, std::string("cannot open: ") + std::strerror(errno));
@@ -32,6 +55,59 @@ std::ifstream openForRead(const std::string &path, uint64_t &size) {
     fail(path, "cannot determine file size");
   size = static_cast<uint64_t>(end);
   return in;
+}
+
+void writeFileAtomically(const std::string &path, const std::string &bytes) {
+  namespace fs = std::filesystem;
+  fs::path target(path);
+  fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  // mkstemp: O_CREAT | O_EXCL under a random name, so nothing planted is followed.
+  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0)
+    fail(path, std::string("cannot create a temporary file beside it: ") + std::strerror(errno));
+  auto cleanup = [&](const std::string &what) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(tmpl.c_str());
+    fail(path, what + ": " + std::strerror(err));
+  };
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      cleanup("write failed");
+    done += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0)
+    cleanup("cannot flush");
+  if (::close(fd) != 0) {
+    ::unlink(tmpl.c_str());
+    fail(path, "cannot flush");
+  }
+  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmpl.c_str());
+    fail(path, std::string("cannot rename into place: ") + std::strerror(err));
+  }
+}
+
+PrivateTempDir::PrivateTempDir(const std::string &prefix) {
+  std::error_code ec;
+  auto base = std::filesystem::temp_directory_path(ec);
+  if (ec)
+    base = "/tmp";
+  std::string tmpl = (base / (prefix + "-XXXXXX")).string();
+  if (!::mkdtemp(tmpl.data())) // mode 0700, created with O_EXCL semantics
+    fail(tmpl, std::string("cannot create a temporary directory: ") + std::strerror(errno));
+  path_ = tmpl;
+}
+
+PrivateTempDir::~PrivateTempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
 }
 
 std::string readWholeFile(const std::string &path) {

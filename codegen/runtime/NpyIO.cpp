@@ -449,12 +449,57 @@ void writeNpy(const std::string &path, const Tensor &t) {
   finishWrite(out, path);
 }
 
+/// The archive as a whole, before any member is read: at most kMaxNpzMembers
+/// members, no name twice, no two members' bytes overlapping (a directory of
+/// thousands of entries pointing at one member multiplies it), and a total
+/// uncompressed size within kMaxNpzInflation times the file plus 256 MiB.
+namespace {
+constexpr size_t kMaxNpzMembers = 65535;
+constexpr uint64_t kMaxNpzInflation = 64;
+
+void checkNpzBounds(const std::string &path, const std::string &z,
+                    const std::vector<ZipEntry> &entries) {
+  if (entries.size() > kMaxNpzMembers)
+    fail(path, std::to_string(entries.size()) + " members (at most " +
+                   std::to_string(kMaxNpzMembers) + ")");
+  std::set<std::string> names;
+  std::vector<std::pair<uint64_t, uint64_t>> spans; // [local header, end of data)
+  uint64_t total = 0;
+  const auto *d = reinterpret_cast<const uint8_t *>(z.data());
+  for (const ZipEntry &ent : entries) {
+    std::string where = path + ": entry '" + ent.name + "'";
+    std::string name = ent.name.size() >= 4 && ent.name.compare(ent.name.size() - 4, 4, ".npy") == 0
+                           ? ent.name.substr(0, ent.name.size() - 4)
+                           : ent.name;
+    if (!names.insert(name).second)
+      fail(where, "duplicate member");
+    if (ent.localOffset > z.size() || z.size() - ent.localOffset < 30)
+      fail(where, "corrupt local header");
+    uint64_t end = ent.localOffset + 30 + le16(d + ent.localOffset + 26) +
+                   le16(d + ent.localOffset + 28);
+    if (end > z.size() || z.size() - end < ent.compSize)
+      fail(where, "truncated member data");
+    spans.push_back({ent.localOffset, end + ent.compSize});
+    if (ent.method == 8 && ent.size > ent.compSize * 1100 + 1024) // deflate expands <= ~1032:1
+      fail(where, "implausible uncompressed size " + std::to_string(ent.size));
+    if (ent.size > UINT64_MAX / 2 || (total += ent.size) > kMaxNpzInflation * z.size() + (256ull << 20))
+      fail(path, "members would inflate to more than " + std::to_string(kMaxNpzInflation) +
+                     "x the archive plus 256 MiB; refusing (a zip bomb?)");
+  }
+  std::sort(spans.begin(), spans.end());
+  for (size_t i = 1; i < spans.size(); ++i)
+    if (spans[i].first < spans[i - 1].second)
+      fail(path, "members overlap (two directory entries share bytes)");
+}
+} // namespace
+
 std::vector<NamedTensor> readNpz(const std::string &path, NpzInflater inflate) {
   std::string z = readWholeFile(path);
   const auto *d = reinterpret_cast<const uint8_t *>(z.data());
   std::vector<NamedTensor> result;
-  std::set<std::string> seen;
-  for (const ZipEntry &ent : readCentralDirectory(path, z)) {
+  std::vector<ZipEntry> entries = readCentralDirectory(path, z);
+  checkNpzBounds(path, z, entries); // before anything is inflated or allocated
+  for (const ZipEntry &ent : entries) {
     std::string where = path + ": entry '" + ent.name + "'";
     if (!ent.name.empty() && ent.name.back() == '/')
       continue; // a directory entry
@@ -494,8 +539,6 @@ std::vector<NamedTensor> readNpz(const std::string &path, NpzInflater inflate) {
     if (crc32Update(0, npy, ent.size) != ent.crc)
       fail(where, "CRC mismatch (corrupt archive)");
     std::string name = ent.name.substr(0, ent.name.size() - 4);
-    if (!seen.insert(name).second)
-      fail(where, "duplicate member");
     result.push_back({name, parseNpy(where, npy, static_cast<size_t>(ent.size))});
   }
   return result;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -57,8 +58,20 @@ template <typename T> void storeRelease(T &value, T v) {
 ThreadPool::ThreadPool(unsigned numThreads) {
   if (numThreads == 0)
     numThreads = std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 1; i < numThreads; ++i)
-    workers_.emplace_back([this] { workerLoop(); });
+  numThreads = std::min(numThreads, kMaxThreads);
+  // The system may refuse threads (RLIMIT_NPROC, cgroup pids.max, memory for
+  // stacks): the pool then runs with the workers it got, the caller included.
+  // It must not throw out of here with workers started: their std::thread
+  // objects would be destroyed joinable (std::terminate) while they wait on
+  // this pool's condition variables.
+  workers_.reserve(numThreads - 1);
+  for (unsigned i = 1; i < numThreads; ++i) {
+    try {
+      workers_.emplace_back([this] { workerLoop(); });
+    } catch (const std::system_error &) {
+      break;
+    }
+  }
 }
 
 ThreadPool::~ThreadPool() {
@@ -74,6 +87,7 @@ ThreadPool::~ThreadPool() {
 ThreadPool &ThreadPool::global() {
   static ThreadPool pool([] {
     const char *env = std::getenv("DS_NUM_THREADS");
+    // atoi: a malformed value reads as 0 (all cores); the constructor bounds it.
     return env ? static_cast<unsigned>(std::max(1, std::atoi(env))) : 0u;
   }());
   return pool;

@@ -87,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::vector<rt::NamedTensor> fromNpy;
   expectErrors([&] { fromNpy.push_back({"x", ds::io::readNpy(npy)}); });
   expectErrors([&] { touchTensor(rt::readNpy(npy)); });
-  expectErrors([&] { touchTensor(ds::pipeline::loadLabels(npy)); });
+  expectErrors([&] { touchTensor(ds::pipeline::loadLabels(npy).ids); });
   for (const auto &nt : fromNpy)
     touchTensor(nt.tensor);
   allSamples(npy, fromNpy, fixed);

@@ -907,6 +907,374 @@ def art_unknown_dtype(d, ctx):
                          "manifest.json", tool="ds-benchmark", mutate=retype)
 
 
+# --- round 2 (issue 16): numbers, files, caches, outputs, the one line -------------------
+
+def cli_case(d, tool, extra, file, fragments, why, model_fn=None):
+    """A good model and input with one bad option: refused before anything runs."""
+    model = save((model_fn or (lambda: matmul_model(weight())))(), d / "model.onnx")
+    if tool == "ds-optimize":
+        np.save(d / "calib.npy", calib_rows())
+        args = [model, "--precision", "fp32", "--eval", write_x(d), "-o", OUT, *extra]
+    elif tool == "ds-benchmark":
+        args = [model, "--inputs", write_x(d), "--iterations", "1", "--warmup", "0", *extra]
+    else:
+        args = [model, "--inputs", write_x(d), *extra]
+    return {"tool": tool, "args": args, "expect_exit": 2, "file": file, "fragments": fragments,
+            "why": why}
+
+
+def number_case(name, tool, option, value, fragments=("must be",)):
+    def build(d, ctx):
+        return cli_case(d, tool, [option, value], option, list(fragments),
+                        f"{tool} {option} {value!r}: one parser refuses NaN, infinities, "
+                        "overflow, sign wrap and out-of-range values (issue 16)")
+    build.__name__ = name
+    case(build)
+
+
+for _name, _tool, _option, _value in [
+        ("num_run_threads_minus_one", "ds-run", "--threads", "-1"),
+        ("num_run_threads_huge", "ds-run", "--threads", "100000"),
+        ("num_run_threads_overflow", "ds-run", "--threads", "99999999999999999999"),
+        ("num_optimize_threads_minus_one", "ds-optimize", "--threads", "-1"),
+        ("num_optimize_threads_huge", "ds-optimize", "--threads", "100000"),
+        ("num_benchmark_threads_minus_one", "ds-benchmark", "--threads", "-1"),
+        ("num_benchmark_threads_huge", "ds-benchmark", "--threads", "4294967295"),
+        ("num_optimize_min_top1_nan", "ds-optimize", "--min-top1", "nan"),
+        ("num_optimize_min_top1_above_one", "ds-optimize", "--min-top1", "1.5"),
+        ("num_optimize_max_kl_nan", "ds-optimize", "--max-kl", "nan"),
+        ("num_optimize_max_kl_inf", "ds-optimize", "--max-kl", "inf"),
+        ("num_optimize_max_kl_overflow", "ds-optimize", "--max-kl", "1e999"),
+        ("num_optimize_smoothquant_nan", "ds-optimize", "--smoothquant-alpha", "nan"),
+        ("num_optimize_percentile_nan", "ds-optimize", "--percentile", "nan"),
+        ("num_optimize_percentile_zero", "ds-optimize", "--percentile", "0"),
+        ("num_optimize_auto_fp32_inf", "ds-optimize", "--auto-fp32", "inf"),
+        ("num_run_rtol_nan", "ds-run", "--rtol", "nan"),
+        ("num_run_atol_inf", "ds-run", "--atol", "inf"),
+        ("num_run_rtol_negative", "ds-run", "--rtol", "-1e-3"),
+        ("num_run_atol_trailing_text", "ds-run", "--atol", "1e-3x"),
+        ("num_benchmark_iterations_zero", "ds-benchmark", "--iterations", "0"),
+        ("num_benchmark_warmup_negative", "ds-benchmark", "--warmup", "-5"),
+        ("num_benchmark_blocks_overflow", "ds-benchmark", "--blocks", "1e30")]:
+    number_case(_name, _tool, _option, _value)
+
+
+@case
+def num_optimize_max_drop_nan(d, ctx):
+    return cli_case(d, "ds-optimize", ["--max-drop", "nan%"], "--max-drop", ["non-negative"],
+                    "--max-drop nan%: NaN would make the accuracy gate pass whatever the drop")
+
+
+def dynamic_batch_model():
+    return make_model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")],
+                      [vi("x", ["N", 4])], [vi("y", ["N", 3])], [weight()])
+
+
+@case
+def num_benchmark_batch_sizes_overflow(d, ctx):
+    return cli_case(d, "ds-benchmark", ["--batch-sizes", "99999999999999999999"], "--batch-sizes",
+                    ["must be an integer"], "a batch size beyond int64 (was 'error: stoll')",
+                    dynamic_batch_model)
+
+
+@case
+def num_benchmark_batch_sizes_zero(d, ctx):
+    return cli_case(d, "ds-benchmark", ["--batch-sizes", "1,0"], "--batch-sizes",
+                    ["must be an integer"], "a batch size of 0 in the list", dynamic_batch_model)
+
+
+@case
+def num_benchmark_batch_sizes_zero_rows(d, ctx):
+    c = cli_case(d, "ds-benchmark", ["--batch-sizes", "4"], "x.npz", ["0 rows"],
+                 "--batch-sizes 4 over a legal 0-row input: there is no row to cycle through "
+                 "(was a division by zero)", dynamic_batch_model)
+    np.savez(d / "x.npz", x=np.ones((0, 4), np.float32))
+    return c
+
+
+# Calibration caches: a valid one is made here with the tool, then corrupted.
+
+def make_cache(d, ctx):
+    """model.onnx + calib.npy + cache.json that ds-optimize wrote for them."""
+    model = calib_model(d)
+    np.save(d / "calib.npy", calib_rows())
+    args = [model, "--precision", "int8", "--calib", "calib.npy", "--calib-cache", "cache.json",
+            "--compile-to=quantize", "--elide-weights"]
+    proc = subprocess.run([str(ctx.build / "bin" / "ds-optimize"), *args], cwd=d,
+                          capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0 or not (d / "cache.json").is_file():
+        sys.exit(f"make_corpus: cannot make a calibration cache:\n{proc.stdout}{proc.stderr}")
+    return args, json.loads((d / "cache.json").read_text())
+
+
+def cache_case(d, ctx, mutate, fragments, why):
+    args, cache = make_cache(d, ctx)
+    raw = mutate(cache)
+    (d / "cache.json").write_text(raw if isinstance(raw, str) else json.dumps(cache, indent=1))
+    args = args[:args.index("--compile-to=quantize")] + ["-o", OUT]  # progress on stdout
+    return {"tool": "ds-optimize", "args": args, "expect_exit": 2, "file": "cache.json",
+            "fragments": fragments, "why": why}
+
+
+def first_tensor(cache):
+    return next(iter(cache["tensors"].values()))
+
+
+@case
+def cache_value_beyond_float(d, ctx):
+    def big(c):
+        first_tensor(c)["max"] = 1e39
+    return cache_case(d, ctx, big, ["max of"], "a cached range of 1e39: finite as a double, "
+                      "infinite as the float32 it becomes; must be refused naming the cache")
+
+
+@case
+def cache_value_nan_literal(d, ctx):
+    def nan(c):
+        first_tensor(c)["min"] = 12345.5
+        return json.dumps(c, indent=1).replace("12345.5", "NaN")
+    return cache_case(d, ctx, nan, ["malformed JSON"], "NaN in a cache (not JSON)")
+
+
+@case
+def cache_channel_value_beyond_float(d, ctx):
+    def big(c):
+        t = next(t for t in c["tensors"].values() if "channel_max" in t)
+        t["channel_max"][0] = -1e300
+    return cache_case(d, ctx, big, ["channel_max"], "a per-channel value beyond float32")
+
+
+@case
+def cache_channel_wrong_length(d, ctx):
+    def shorten(c):
+        t = next(t for t in c["tensors"].values() if "channel_max" in t)
+        t["channel_min"] = t["channel_min"][:-1]
+        t["channel_max"] = t["channel_max"][:-1]
+    return cache_case(d, ctx, shorten, ["channel ranges"],
+                      "per-channel ranges one shorter than the MatMul's input channels: was "
+                      "accepted and SmoothQuant then silently skipped the layer")
+
+
+@case
+def cache_negative_samples(d, ctx):
+    def neg(c):
+        c["samples"] = -3
+    return cache_case(d, ctx, neg, ["negative"], "a negative sample count in the cache")
+
+
+@case
+def cache_fifo(d, ctx):
+    model = calib_model(d)
+    np.save(d / "calib.npy", calib_rows())
+    os.mkfifo(d / "cache.json")
+    return {"tool": "ds-optimize",
+            "args": [model, "--precision", "int8", "--calib", "calib.npy", "--calib-cache",
+                     "cache.json", "-o", OUT],
+            "expect_exit": 2, "file": "cache.json", "fragments": ["not a regular file"],
+            "why": "--calib-cache names a FIFO (reading it would block)"}
+
+
+# Files opened as what they must be: FIFOs on every read path.
+
+@case
+def fifo_eval(d, ctx):
+    c = cli_case(d, "ds-optimize", [], "eval.npy", ["not a regular file"],
+                 "--eval names a FIFO")
+    os.mkfifo(d / "eval.npy")
+    c["args"][c["args"].index("x.npz")] = "eval.npy"
+    return c
+
+
+@case
+def fifo_eval_labels(d, ctx):
+    model = calib_model(d)
+    np.save(d / "eval.npy", calib_rows())
+    os.mkfifo(d / "labels.npy")
+    return {"tool": "ds-optimize",
+            "args": [model, "--precision", "fp32", "--eval", "eval.npy", "--eval-labels",
+                     "labels.npy", "-o", OUT],
+            "expect_exit": 2, "file": "labels.npy", "fragments": ["not a regular file"],
+            "why": "--eval-labels names a FIFO"}
+
+
+@case
+def fifo_inputs_npz(d, ctx):
+    save(matmul_model(weight()), d / "model.onnx")
+    os.mkfifo(d / "x.npz")
+    return inputs_case(d, "ds-run", "x.npz", "--inputs names a FIFO", ["not a regular file"])
+
+
+@case
+def fifo_inputs_benchmark(d, ctx):
+    save(matmul_model(weight()), d / "model.onnx")
+    os.mkfifo(d / "x.npy")
+    return inputs_case(d, "ds-benchmark", "x.npy", "--inputs names a FIFO (ds-benchmark)",
+                       ["not a regular file"])
+
+
+@case
+def fifo_compare_npy(d, ctx):
+    c = cli_case(d, "ds-run", ["--compare", "expected"], "y.npy", ["not a regular file"],
+                 "--compare's expected output is a FIFO")
+    (d / "expected").mkdir()
+    os.mkfifo(d / "expected" / "y.npy")
+    return c
+
+
+@case
+def fifo_artifact_library(d, ctx):
+    def fifo(art, manifest):
+        (art / "lib" / "libds_model.so").unlink()
+        os.mkfifo(art / "lib" / "libds_model.so")
+    return artifact_case(d, ctx, "lib/libds_model.so is a FIFO (dlopen would block)",
+                         ["not a regular file"], "libds_model.so", mutate=fifo)
+
+
+@case
+def fifo_artifact_library_benchmark(d, ctx):
+    def fifo(art, manifest):
+        (art / "lib" / "libds_model.so").unlink()
+        os.mkfifo(art / "lib" / "libds_model.so")
+    return artifact_case(d, ctx, "lib/libds_model.so is a FIFO, through ds-benchmark",
+                         ["not a regular file"], "libds_model.so", tool="ds-benchmark",
+                         mutate=fifo)
+
+
+# Outputs say what they are: injective names, OUT/host replaced only when it is an artifact.
+
+@case
+def outputs_name_collision(d, ctx):
+    m = make_model([helper.make_node("Relu", ["x"], ["a/b"], name="r1"),
+                    helper.make_node("Neg", ["x"], ["a_b"], name="r2")],
+                   [vi("x", [2, 4])], [vi("a/b", [2, 4]), vi("a_b", [2, 4])])
+    save(m, d / "model.onnx")
+    return {"tool": "ds-run", "args": ["model.onnx", "--inputs", write_x(d), "--outputs", OUT],
+            "expect_exit": 2, "file": "a_b.npy", "fragments": ["'a/b'", "'a_b'"],
+            "why": "outputs a/b and a_b would both be written to a_b.npy: exit 2 before "
+                   "anything is written"}
+
+
+def out_user_dir_case(d, ctx, build, fragments, why):
+    prev = d / "previous"
+    prev.mkdir()
+    build(prev / "host")
+    save(matmul_model(weight()), d / "model.onnx")
+    return {"tool": "ds-optimize", "args": tool_args("ds-optimize", "model.onnx", d),
+            "expect_exit": 2, "file": "host", "fragments": fragments, "out_before": "previous",
+            "why": why}
+
+
+@case
+def out_host_user_files(d, ctx):
+    def build(host):
+        host.mkdir()
+        (host / "thesis.tex").write_text("years of work\n")
+    return out_user_dir_case(d, ctx, build, ["not an artifact"],
+                             "OUT/host holds the user's files and no manifest.json: it must "
+                             "not be deleted")
+
+
+@case
+def out_host_is_file(d, ctx):
+    def build(host):
+        host.write_text("a file, not a directory\n")
+    return out_user_dir_case(d, ctx, build, ["not a directory"], "OUT/host is a regular file")
+
+
+@case
+def out_host_symlink(d, ctx):
+    def build(host):
+        os.symlink(ctx.outside, host)
+    return out_user_dir_case(d, ctx, build, ["symlink"],
+                             "OUT/host is a symlink to a directory outside: never replaced "
+                             "through it")
+
+
+# The one-line error contract.
+
+@case
+def labels_short(d, ctx):
+    model = calib_model(d)
+    np.save(d / "eval.npy", calib_rows())
+    np.save(d / "labels.npy", np.array([0, 1, 2], np.int64))
+    return {"tool": "ds-optimize",
+            "args": [model, "--precision", "fp32", "--eval", "eval.npy", "--eval-labels",
+                     "labels.npy", "-o", OUT],
+            "expect_exit": 2, "file": "labels.npy", "fragments": ["3 labels"],
+            "why": "fewer labels than eval samples: the error names the labels file"}
+
+
+@case
+def newline_in_path(d, ctx):
+    x = calib_rows()
+    x[1, 1] = np.nan
+    np.save(d / "ca\nlib.npy", x)
+    c = calib_case(d, "ca\nlib.npy", "a NaN in a calibration file whose name holds a newline: "
+                   "the error stays one line (control characters escaped)", ["'x'"])
+    c["file"] = "ca\\nlib.npy"
+    return c
+
+
+@case
+def newline_in_option_value(d, ctx):
+    return cli_case(d, "ds-run", ["--threads", "4\n2"], "--threads", ["4\\n2"],
+                    "a newline inside a command-line value: still one escaped line")
+
+
+# Bounded .npz reading: the whole directory is checked before anything is inflated.
+
+def npy_bytes(a):
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+@case
+def npz_entries_alias_one_member(d, ctx):
+    # One stored member and 3000 central-directory entries, under other names, pointing at it.
+    member = npy_bytes(np.ones((2, 4), np.float32))
+    with zipfile.ZipFile(d / "x.npz", "w") as z:
+        z.writestr("x.npy", member)
+    data = bytearray((d / "x.npz").read_bytes())
+    cd = data.rfind(b"PK\x01\x02")
+    eocd = data.rfind(b"PK\x05\x06")
+    entry = bytes(data[cd:eocd])
+    name_len = struct.unpack("<H", entry[28:30])[0]
+    entries = [entry]
+    for i in range(3000):
+        name = f"a{i:04d}.npy".encode()
+        e = bytearray(entry[:46]) + name + entry[46 + name_len:]
+        e[28:30] = struct.pack("<H", len(name))
+        entries.append(bytes(e))
+    directory = b"".join(entries)
+    end = bytearray(data[eocd:])
+    end[8:10] = end[10:12] = struct.pack("<H", len(entries))
+    end[12:16] = struct.pack("<I", len(directory))
+    end[16:20] = struct.pack("<I", cd)
+    (d / "x.npz").write_bytes(bytes(data[:cd]) + directory + bytes(end))
+    return inputs_case(d, "ds-run", "x.npz", "3000 zip directory entries sharing one member's "
+                       "bytes (was 3 GiB RSS from a 1.2 MB file)", ["overlap"])
+
+
+@case
+def npz_deflate_bomb(d, ctx):
+    # A real deflate stream: 320 MiB of zeros in ~320 KB. Refused before inflating.
+    import zlib
+    rows = 320 << 18  # x 4 floats = 320 MiB
+    text = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, 4), }" % rows
+    text += " " * ((64 - (10 + len(text) + 1) % 64) % 64) + "\n"
+    header = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode()
+    with zipfile.ZipFile(d / "x.npz", "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("x.npy", "w", force_zip64=True) as f:
+            f.write(header)
+            chunk = bytes(1 << 20)
+            for _ in range(320):
+                f.write(chunk)
+    c = inputs_case(d, "ds-run", "x.npz", "a deflated member of 320 MiB of zeros from a "
+                    "~320 KB archive: bounded before inflating", ["zip bomb"])
+    return c
+
+
 # --- generation --------------------------------------------------------------------------
 
 class Context:

@@ -8,10 +8,12 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "tools/support/Numbers.h"
 #include "tools/support/ToolSupport.h"
 
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -29,24 +31,59 @@ inline std::optional<int> parseCommandLine(CLI::App &app, int argc, char **argv,
     return app.exit(e);
   } catch (const CLI::ParseError &e) {
     std::string message = e.what();
-    message = message.substr(0, message.find('\n'));
-    std::cerr << toolName << ": error: " << message << " (see --help)\n";
+    std::cerr << toolName << ": error: " << oneLine(message) << " (see --help)\n";
     return int(kExitBadInput);
   }
 }
 
-/// A number >= `least` (and > it when `strict`), with a message that says so.
-inline CLI::Validator numberAtLeast(double least, bool strict) {
-  std::string want = std::string(strict ? "> " : ">= ") + CLI::detail::to_string(least);
+/// A finite number in [lo, hi] (tools/support/Numbers.h: NaN, infinities and
+/// trailing text are refused, which CLI::Range lets through).
+inline CLI::Validator realIn(double lo, double hi = HUGE_VAL) {
   return CLI::Validator(
-      [least, strict, want](std::string &text) -> std::string {
-        double value = 0;
-        bool parsed = CLI::detail::lexical_cast(text, value);
-        if (!parsed || !(strict ? value > least : value >= least))
-          return "must be a number " + want + ", got '" + text + "'";
-        return std::string();
+      [lo, hi](std::string &text) -> std::string {
+        try {
+          parseReal(text, "value", lo, hi);
+          return std::string();
+        } catch (const ToolError &e) {
+          return std::string(e.what()).substr(sizeof("value: ") - 1);
+        }
       },
-      "NUMBER " + want);
+      "NUMBER " + detail::rangeText(lo, hi, false));
 }
+
+/// A finite number >= `least` (and > it when `strict`).
+inline CLI::Validator numberAtLeast(double least, bool strict) {
+  if (!strict)
+    return realIn(least);
+  std::string want = "a finite number > " + detail::formatNumber(least);
+  return CLI::Validator(
+      [least, want](std::string &text) -> std::string {
+        try {
+          if (parseReal(text, "value", least) > least)
+            return std::string();
+        } catch (const ToolError &) {
+        }
+        return "must be " + want + ", got '" + text + "'";
+      },
+      "NUMBER > " + detail::formatNumber(least));
+}
+
+/// A decimal integer in [lo, hi], checked before CLI11 converts it (so -1 never
+/// wraps into an unsigned option).
+inline CLI::Validator integerIn(int64_t lo, int64_t hi) {
+  return CLI::Validator(
+      [lo, hi](std::string &text) -> std::string {
+        try {
+          parseInteger(text, "value", lo, hi);
+          return std::string();
+        } catch (const ToolError &e) {
+          return std::string(e.what()).substr(sizeof("value: ") - 1);
+        }
+      },
+      "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
+/// --threads: 0 (all cores) or 1..maxThreads().
+inline CLI::Validator threadCount() { return integerIn(0, maxThreads()); }
 
 } // namespace ds::tools

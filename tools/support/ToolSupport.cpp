@@ -3,6 +3,9 @@
 
 #include "dialects/ds/DsDialect.h"
 #include "importer/OnnxImporter.h"
+#include "tools/support/ModelRunner.h"
+
+#include "ds/runtime/FileHelpers.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -10,6 +13,7 @@
 
 #include "llvm/Support/SourceMgr.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -129,14 +133,64 @@ std::vector<rt::Tensor> bindInputs(const std::string &path,
   return bound;
 }
 
+std::vector<std::string> outputFileNames(const std::string &dir,
+                                         const std::vector<exec::TensorSpec> &specs) {
+  std::vector<std::string> names;
+  std::map<std::string, std::string> owner; // file name -> the output that has it
+  for (const auto &spec : specs) {
+    std::string file = safeFileName(spec.name) + ".npy";
+    auto [it, fresh] = owner.emplace(file, spec.name);
+    if (!fresh)
+      throw ToolError(dir + ": outputs '" + it->second + "' and '" + spec.name +
+                      "' would both be " + file + " (unsafe characters become '_'); rename one "
+                      "in the model");
+    names.push_back((fs::path(dir) / file).string());
+  }
+  return names;
+}
+
 void writeOutputs(const std::string &dir, const std::vector<exec::TensorSpec> &specs,
                   const std::vector<rt::Tensor> &outputs) {
+  auto files = outputFileNames(dir, specs); // before anything is written
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
     throw ToolError(dir + ": cannot create output directory: " + ec.message());
   for (size_t i = 0; i < specs.size(); ++i)
-    io::writeNpy((fs::path(dir) / (safeFileName(specs[i].name) + ".npy")).string(), outputs[i]);
+    io::writeNpy(files[i], outputs[i]);
+}
+
+void checkArtifactFiles(const std::string &path) {
+  if (!isArtifactDir(path))
+    return;
+  // dlopen blocks on a FIFO. A link that leaves the artifact is the runner's
+  // error to report (and must not be opened here).
+  std::string lib = (fs::path(path) / "lib" / "libds_model.so").string();
+  std::error_code ec;
+  auto base = fs::weakly_canonical(path, ec), target = fs::weakly_canonical(lib, ec);
+  if (ec || std::mismatch(base.begin(), base.end(), target.begin(), target.end()).first !=
+                base.end())
+    return;
+  rt::files::requireRegularFile(lib);
+}
+
+std::string oneLine(const std::string &text) {
+  static const char *hex = "0123456789abcdef";
+  std::string out;
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else if (u < 0x20 || u == 0x7f)
+      out += std::string("\\x") + hex[u >> 4] + hex[u & 15];
+    else
+      out += c;
+  }
+  return out;
 }
 
 std::vector<rt::Tensor> readExpectedOutputs(const std::string &dir,
@@ -155,8 +209,8 @@ std::vector<rt::Tensor> readExpectedOutputs(const std::string &dir,
       expected.push_back(nt.tensor);
     return expected;
   }
-  for (const auto &spec : specs)
-    expected.push_back(io::readNpy((fs::path(dir) / (safeFileName(spec.name) + ".npy")).string()));
+  for (const auto &file : outputFileNames(dir, specs))
+    expected.push_back(io::readNpy(file));
   return expected;
 }
 
@@ -194,20 +248,15 @@ Comparison compareTensors(const rt::Tensor &actual, const rt::Tensor &expected, 
 }
 
 int runTool(const char *toolName, const std::function<int()> &body) {
+  auto report = [&](const std::string &message) {
+    std::cerr << toolName << ": error: " << oneLine(message) << "\n";
+  };
   try {
     return body();
-  } catch (const importer::ImportError &e) {
-    std::cerr << toolName << ": error: " << e.what() << "\n";
-  } catch (const io::IoError &e) {
-    std::cerr << toolName << ": error: " << e.what() << "\n";
-  } catch (const exec::ExecutionError &e) {
-    std::cerr << toolName << ": error: " << e.what() << "\n";
-  } catch (const ToolError &e) {
-    std::cerr << toolName << ": error: " << e.what() << "\n";
   } catch (const std::bad_alloc &) {
-    std::cerr << toolName << ": error: out of memory\n";
-  } catch (const std::exception &e) {
-    std::cerr << toolName << ": error: " << e.what() << "\n";
+    report("out of memory");
+  } catch (const std::exception &e) { // ImportError, IoError, ExecutionError, ToolError, ...
+    report(e.what());
   }
   return kExitBadInput;
 }

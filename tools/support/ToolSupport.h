@@ -50,7 +50,8 @@ std::vector<rt::Tensor> bindInputs(const std::string &path,
                                    const std::vector<exec::TensorSpec> &specs);
 
 /// Writes one .npy per output into `dir` (created if missing), named after the
-/// output ('/' and other unsafe characters become '_').
+/// output ('/' and other unsafe characters become '_'). Two outputs that would
+/// get the same file name (`a/b` and `a_b`) are an error before anything is written.
 void writeOutputs(const std::string &dir, const std::vector<exec::TensorSpec> &specs,
                   const std::vector<rt::Tensor> &outputs);
 
@@ -71,8 +72,16 @@ struct Comparison {
 Comparison compareTensors(const rt::Tensor &actual, const rt::Tensor &expected, double rtol,
                           double atol);
 
+/// An artifact directory's library must be a regular file (dlopen would block
+/// on a FIFO); no-op for anything that is not an artifact directory.
+void checkArtifactFiles(const std::string &path);
+
+/// `text` with control characters escaped (\n, \t, \xNN): a file name holding a
+/// newline must not split the one error line.
+std::string oneLine(const std::string &text);
+
 /// Runs `body`, turning every expected failure into "<tool>: error: <msg>" on
-/// stderr and the matching exit code.
+/// stderr (through oneLine) and the matching exit code.
 int runTool(const char *toolName, const std::function<int()> &body);
 
 } // namespace ds::tools

@@ -14,10 +14,36 @@
 
 namespace ds::rt::files {
 
+/// Every read path opens its file through these: regular files only (a FIFO,
+/// device or directory is an error, never a blocking open).
+///
+/// A descriptor of the regular file `path`, opened without blocking (a FIFO is
+/// refused after fstat, before any read). The caller closes it.
+int openRegularFile(const std::string &path);
+/// Throws unless `path` is a regular file (for paths another library opens: dlopen).
+void requireRegularFile(const std::string &path);
 /// Opens a regular file for binary reading; `size` gets its length.
 std::ifstream openForRead(const std::string &path, uint64_t &size);
 std::string readWholeFile(const std::string &path);
 std::ofstream openForWrite(const std::string &path);
+/// Writes `bytes` to a fresh mkstemp file beside `path`, fsyncs it and renames it
+/// onto `path`: never through a predictable temporary name, never partial.
+void writeFileAtomically(const std::string &path, const std::string &bytes);
+
+/// A fresh directory (mkdtemp, mode 0700) under $TMPDIR for temporary files,
+/// removed with its contents on destruction. Files inside cannot be planted.
+class PrivateTempDir {
+public:
+  explicit PrivateTempDir(const std::string &prefix);
+  ~PrivateTempDir();
+  PrivateTempDir(const PrivateTempDir &) = delete;
+  PrivateTempDir &operator=(const PrivateTempDir &) = delete;
+  const std::string &path() const { return path_; }
+
+private:
+  std::string path_;
+};
+
 /// Flushes and closes, reporting a failed write.
 void finishWrite(std::ofstream &out, const std::string &path);
 /// Element count and byte size of `shape` in `dtype`, with overflow checks.

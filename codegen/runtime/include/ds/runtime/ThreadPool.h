@@ -18,7 +18,12 @@ namespace ds::rt {
 
 class ThreadPool {
 public:
-  /// numThreads = 0 means std::thread::hardware_concurrency().
+  /// More threads than this are not started, whatever is asked for.
+  static constexpr unsigned kMaxThreads = 1024;
+
+  /// numThreads = 0 means std::thread::hardware_concurrency(); at most
+  /// kMaxThreads. When the system refuses to create a thread the pool keeps the
+  /// ones it has (numThreads() says how many): never an exception, never a hang.
   explicit ThreadPool(unsigned numThreads = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool &) = delete;
