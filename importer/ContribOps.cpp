@@ -190,9 +190,25 @@ void lowerGroupQueryAttention(const onnx::NodeProto &node, ContribBuilder &b) {
   if (!pastKey || !pastValue)
     b.fail("past_key and past_value are required (a decoder-with-past graph)");
   auto pastType = dyn_cast<RankedTensorType>(pastKey.getType());
-  if (!pastType || pastType.getRank() != 4 || ShapedType::isDynamic(pastType.getDimSize(3)))
-    b.fail("past_key must be a 4-D [batch, kv_heads, past, head_size] tensor with a static head size");
-  const int64_t D = pastType.getDimSize(3);
+  if (!pastType || pastType.getRank() != 4)
+    b.fail("past_key must be a 4-D [batch, kv_heads, past, head_size] tensor");
+  // The head size: past_key's last dim, else the rotary caches' width (D/2
+  // columns), else 1/scale^2 (the genai builder leaves the cache dim symbolic).
+  int64_t D = pastType.getDimSize(3);
+  auto cosType = b.operand(7) ? dyn_cast<RankedTensorType>(b.operand(7).getType()) : RankedTensorType();
+  if (ShapedType::isDynamic(D) && rotary && cosType && cosType.getRank() == 2 &&
+      !ShapedType::isDynamic(cosType.getDimSize(1)))
+    D = 2 * cosType.getDimSize(1);
+  if (float sc = floatAttr(node, "scale", 0.0f); ShapedType::isDynamic(D) && sc > 0.0f) {
+    double d = 1.0 / (static_cast<double>(sc) * sc);
+    if (std::abs(d - std::round(d)) < 1e-3 && d >= 1)
+      D = static_cast<int64_t>(std::round(d));
+  }
+  if (ShapedType::isDynamic(D) || D <= 0)
+    b.fail("the head size is unknown: past_key's last dim is dynamic and neither cos_cache nor "
+           "scale gives it");
+  b.refineInputDim(pastKey, 3, D);
+  b.refineInputDim(pastValue, 3, D);
   if (!ShapedType::isDynamic(pastType.getDimSize(1)) && pastType.getDimSize(1) != kvHeads)
     b.fail("past_key has " + std::to_string(pastType.getDimSize(1)) + " heads, kv_num_heads is " +
            std::to_string(kvHeads));
@@ -331,6 +347,89 @@ void lowerMatMulNBits(const onnx::NodeProto &node, ContribBuilder &b) {
   b.setResult(0, y);
 }
 
+/// The constant behind `v`: a ds.constant, or a Reshape of one (the genai
+/// builder reshapes the packed embedding); `dims` gets the shape `v` has.
+std::optional<ArrayRef<char>> constantBytes(Value v, SmallVector<int64_t> &dims, Type &elem) {
+  Value source = v;
+  std::optional<SmallVector<int64_t>> reshaped;
+  if (auto reshape = v.getDefiningOp<ds::ReshapeOp>()) {
+    auto shape = reshape->getOperand(1).getDefiningOp<ds::ConstantOp>();
+    auto values = shape ? dyn_cast<DenseIntElementsAttr>(shape.getValue()) : DenseIntElementsAttr();
+    if (!values)
+      return std::nullopt;
+    reshaped.emplace();
+    for (const APInt &d : values.getValues<APInt>())
+      reshaped->push_back(d.getSExtValue());
+    source = reshape->getOperand(0);
+  }
+  auto c = source.getDefiningOp<ds::ConstantOp>();
+  if (!c)
+    return std::nullopt;
+  auto type = cast<ShapedType>(c.getValue().getType());
+  bool splat = false;
+  auto bytes = elementBytes(c.getValue(), splat);
+  if (!bytes || splat)
+    return std::nullopt;
+  elem = type.getElementType();
+  dims.assign(type.getShape().begin(), type.getShape().end());
+  if (reshaped) {
+    int64_t numel = 1, inferred = -1;
+    for (size_t i = 0; i < reshaped->size(); ++i) {
+      if ((*reshaped)[i] == -1)
+        inferred = static_cast<int64_t>(i);
+      else if ((*reshaped)[i] == 0 && i < dims.size())
+        (*reshaped)[i] = dims[i];
+      if ((*reshaped)[i] > 0)
+        numel *= (*reshaped)[i];
+    }
+    if (inferred >= 0 && numel > 0)
+      (*reshaped)[static_cast<size_t>(inferred)] = type.getNumElements() / numel;
+    dims = *reshaped;
+  }
+  return bytes;
+}
+
+/// GatherBlockQuantized(data, indices, scales, zero_points?): rows of a
+/// block-quantized table (the genai builder's INT4 embedding), dequantized here
+/// into a float table that a ds.gather reads: (q - zp) * scale per block of
+/// `block_size` along the last axis, zp 2^(bits-1) by default.
+void lowerGatherBlockQuantized(const onnx::NodeProto &node, ContribBuilder &b) {
+  Emit e{b};
+  int64_t bits = intAttr(node, "bits", 4), block = intAttr(node, "block_size", 128);
+  if (intAttr(node, "gather_axis", 0) != 0)
+    b.fail("gather_axis other than 0 is not supported");
+  if (bits != 4 && bits != 8)
+    b.fail("bits " + std::to_string(bits) + " is not supported; supported: 4, 8");
+  if (block < 16 || (block & (block - 1)))
+    b.fail("block_size " + std::to_string(block) + " must be a power of 2 of at least 16");
+  if (b.operand(3))
+    b.fail("zero_points are not supported yet (the genai builder writes none)");
+  SmallVector<int64_t> dataDims, scaleDims;
+  Type dataElem, scaleElem;
+  auto data = constantBytes(b.operand(0), dataDims, dataElem);
+  auto scales = constantBytes(b.operand(2), scaleDims, scaleElem);
+  if (!data || !dataElem.isUnsignedInteger(8) || dataDims.size() != 2)
+    b.fail("data must be a constant uint8 [rows, packed columns] tensor");
+  if (intAttr(node, "quantize_axis", 1) != 1)
+    b.fail("quantize_axis must be the last axis (1)");
+  const int64_t rows = dataDims[0], cols = dataDims[1] * (8 / bits), blocks = (cols + block - 1) / block;
+  if (!scales || !scaleElem.isF32() || static_cast<int64_t>(scales->size()) != rows * blocks * 4)
+    b.fail("scales must be a constant float tensor of " + std::to_string(rows * blocks) +
+           " elements (rows " + std::to_string(rows) + " x " + std::to_string(blocks) + " blocks)");
+  const auto *scale = reinterpret_cast<const float *>(scales->data());
+  const int64_t mask = (int64_t{1} << bits) - 1, zero = int64_t{1} << (bits - 1);
+  std::vector<float> table(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      int64_t bit = (r * cols + c) * bits;
+      int64_t q = (static_cast<uint8_t>((*data)[static_cast<size_t>(bit / 8)]) >> (bit % 8)) & mask;
+      table[static_cast<size_t>(r * cols + c)] =
+          static_cast<float>(q - zero) * scale[r * blocks + c / block];
+    }
+  b.setResult(0, e.op("ds.gather", {b.constantF32(table, {rows, cols}), b.operand(1)},
+                      {e.attr("axis", int64_t{0})}));
+}
+
 /// FastGelu(X, bias?): the tanh approximation; BiasGelu(A, B): exact GELU of
 /// A + B; QuickGelu(X): x * sigmoid(alpha x).
 void lowerGelus(const onnx::NodeProto &node, ContribBuilder &b) {
@@ -362,6 +461,7 @@ const std::map<std::string, Lowering> &lowerings() {
       {"RotaryEmbedding", lowerRotaryEmbedding},
       {"GroupQueryAttention", lowerGroupQueryAttention},
       {"MatMulNBits", lowerMatMulNBits},
+      {"GatherBlockQuantized", lowerGatherBlockQuantized},
       {"FastGelu", lowerGelus},
       {"BiasGelu", lowerGelus},
       {"QuickGelu", lowerGelus},

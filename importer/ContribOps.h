@@ -40,6 +40,10 @@ public:
                                 unsigned results = 1) = 0;
   virtual mlir::Value constantI64(llvm::ArrayRef<int64_t> values, bool scalar = false) = 0;
   virtual mlir::Value constantF32(llvm::ArrayRef<float> values, llvm::ArrayRef<int64_t> shape) = 0;
+  /// Fixes dim `dim` of `v` at `size` when `v` is a graph input whose dim is
+  /// dynamic (what the operator's semantics require anyway): the head size of
+  /// a KV cache the exporter left symbolic, so that its empty form has a shape.
+  virtual void refineInputDim(mlir::Value v, int64_t dim, int64_t size) = 0;
   [[noreturn]] virtual void fail(const std::string &message) = 0;
   virtual mlir::OpBuilder &builder() = 0;
 };

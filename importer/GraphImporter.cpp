@@ -297,6 +297,15 @@ public:
                                             HeapAsmResourceBlob::allocateAndCopyInferAlign(values));
     return ds::ConstantOp::create(g_.builder_, loc_, type, attr).getResult();
   }
+  void refineInputDim(Value v, int64_t dim, int64_t size) override {
+    auto arg = dyn_cast<BlockArgument>(v);
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!arg || !type || dim >= type.getRank() || !type.isDynamicDim(dim))
+      return;
+    SmallVector<int64_t> shape(type.getShape());
+    shape[static_cast<size_t>(dim)] = size;
+    arg.setType(RankedTensorType::get(shape, type.getElementType()));
+  }
   [[noreturn]] void fail(const std::string &message) override { g_.failAt(node_, index_, message); }
   OpBuilder &builder() override { return g_.builder_; }
 
@@ -325,6 +334,7 @@ void GraphImporter::rejectUnsupportedOps() const {
         failAt(node, i, "com.microsoft operator is not supported; supported: "
                         "GroupQueryAttention, RotaryEmbedding, SimplifiedLayerNormalization, "
                         "SkipSimplifiedLayerNormalization, SkipLayerNormalization, MatMulNBits, "
+                        "GatherBlockQuantized, "
                         "FastGelu, BiasGelu, QuickGelu");
       continue;
     }
@@ -494,7 +504,8 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   SmallVector<Type> returnTypes;
   for (Value v : results)
     returnTypes.push_back(v.getType());
-  func.setFunctionType(builder_.getFunctionType(argTypes, returnTypes));
+  // Argument types as the block has them (a contrib lowering may have fixed a dim).
+  func.setFunctionType(builder_.getFunctionType(body->getArgumentTypes(), returnTypes));
   for (int i = 0; i < graph.output_size(); ++i)
     func.setResultAttr(static_cast<unsigned>(i), "ds.name",
                        builder_.getStringAttr(graph.output(i).name()));

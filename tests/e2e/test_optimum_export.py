@@ -149,7 +149,10 @@ def test_generate_bad_arguments_are_one_line(ds_run, tmp_path):
                        (["--generate", 4, "--prompt", "hi", "--prompt-ids", 1], "one of them"),
                        (["--generate", 4, "--prompt-ids", 1, "--inputs", "x.npz"], "drop --inputs"),
                        (["--generate", 4, "--prompt-ids", 1, "--temperature", -1], "--temperature"),
-                       (["--generate", 4, "--prompt-ids", 1, "--top-p", 2], "--top-p")]:
+                       (["--generate", 4, "--prompt-ids", 1, "--top-p", 2], "--top-p"),
+                       (["--generate", 4, "--prompt-ids", 1, "--top-p", "nan"], "--top-p"),
+                       (["--generate", 0, "--prompt-ids", 1], "--generate"),
+                       (["--generate", 4, "--prompt-ids", 1, "--threads", -1], "--threads")]:
         code, out, err = ds_run([TINY, *args])
         assert code == 2, (args, out, err)
         lines = err.strip().splitlines()

@@ -12,19 +12,20 @@ constexpr int64_t kByteVocab = 256;
 
 void addGenerateFlags(CLI::App &app, GenerateFlags &f) {
   app.add_option("--generate", f.count, "generate N tokens after the prompt (decoder LMs)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+      ->check(integerIn(1, int64_t{1} << 20));
   app.add_option("--prompt-ids", f.promptIds, "the prompt as token ids, e.g. 1,461,401");
   app.add_option("--prompt", f.promptText,
                  "the prompt as text (models whose vocabulary is the 256 bytes)");
   app.add_option("--temperature", f.sampling.temperature, "0 (default): greedy")
       ->check(numberAtLeast(0, false));
   app.add_option("--top-k", f.sampling.topK, "sample from the K most likely tokens (0: all)")
-      ->check(numberAtLeast(0, false));
+      ->check(integerIn(0, int64_t{1} << 31));
   app.add_option("--top-p", f.sampling.topP, "nucleus sampling: the most likely tokens up to "
                                              "probability P (1: all)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(realIn(0.0, 1.0));
   app.add_option("--seed", f.sampling.seed, "seed of the sampling stream");
   app.add_option("--stop-ids", f.stopIds, "stop after generating one of these ids, e.g. 2");
+  // --seed takes any 64-bit value; CLI11 refuses what does not parse as one.
 }
 
 std::vector<int64_t> parseIdList(const std::string &text, const char *flag) {
