@@ -18,6 +18,7 @@
 #include "tools/support/CliSupport.h"
 #include "ds/runtime/FileHelpers.h"
 #include "tools/support/LinePeer.h"
+#include "tools/support/LlmBench.h"
 #include "tools/support/ModelRunner.h"
 #include "tools/support/ToolSupport.h"
 
@@ -106,7 +107,17 @@ int main(int argc, char **argv) {
   int threads = 0, warmup = 3, iterations = 20, blocks = 10;
   std::string python = DS_DEFAULT_PYTHON, peerScript = DS_ORT_PEER_SCRIPT;
   app.add_option("model", model, "model.onnx or an artifact directory (OUT/<profile>)")->required();
-  app.add_option("--inputs", inputs, "inputs as for ds-run")->required();
+  app.add_option("--inputs", inputs, "inputs as for ds-run (not with --llm)");
+  bool llm = false;
+  tools::LlmBenchOptions llmOptions;
+  app.add_flag("--llm", llm, "decoder LM: prefill and decode tokens/s of the generation loop, "
+                             "as llama-bench reports them (pp P / tg N)");
+  app.add_option("-p,--prompt-tokens", llmOptions.promptTokens, "--llm: prompt length P")
+      ->capture_default_str()->check(tools::integerIn(1, 1 << 20));
+  app.add_option("-n,--gen-tokens", llmOptions.newTokens, "--llm: tokens to generate N")
+      ->capture_default_str()->check(tools::integerIn(1, 1 << 20));
+  app.add_option("-r,--repetitions", llmOptions.repetitions, "--llm: repetitions")
+      ->capture_default_str()->check(tools::integerIn(1, 1 << 16));
   app.add_option("--threads", threads, "threads for both (0: all cores)")->check(tools::threadCount());
   app.add_option("--warmup", warmup)->capture_default_str()->check(tools::integerIn(0, 1 << 24));
   app.add_option("--iterations", iterations)
@@ -140,6 +151,17 @@ int main(int argc, char **argv) {
         throw tools::ToolError("--vs-onnxruntime needs MODEL.onnx when benchmarking an artifact");
       ortModel = model;
     }
+    if (llm) {
+      if (!inputs.empty() || !batchSizes.empty() || profile)
+        throw tools::ToolError("--llm makes its own prompt: drop --inputs, --batch-sizes and --profile");
+      llmOptions.threads = usedThreads;
+      llmOptions.python = python;
+      llmOptions.peerScript = DS_ORT_GENERATE_SCRIPT;
+      llmOptions.ortModel = withOrt ? ortModel : "";
+      return tools::runLlmBench(*runner, llmOptions);
+    }
+    if (inputs.empty())
+      throw tools::ToolError("--inputs is required (or --llm for a decoder LM)");
     auto given = tools::bindInputs(inputs, runner->inputs());
     const auto &specs = runner->inputs();
     bool batchable = !given.empty();

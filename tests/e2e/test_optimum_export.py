@@ -157,3 +157,20 @@ def test_generate_bad_arguments_are_one_line(ds_run, tmp_path):
         assert code == 2, (args, out, err)
         lines = err.strip().splitlines()
         assert len(lines) == 1 and text in lines[0], (args, err)
+
+
+def test_benchmark_llm_reports_prefill_and_decode_next_to_onnxruntime(tmp_path):
+    import subprocess
+
+    from conftest import BUILD
+    bench = BUILD / "bin" / "ds-benchmark"
+    proc = subprocess.run([str(bench), TINY, "--llm", "-p", "16", "-n", "8", "-r", "2", "--threads",
+                           "1", "--vs-onnxruntime"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()[2:]}
+    for test in ("pp16", "tg8"):
+        assert float(rows[test][1]) > 0 and float(rows[test][4]) > 0, proc.stdout
+        assert rows[test][-1].endswith("x"), proc.stdout
+    bad = subprocess.run([str(bench), TINY, "--llm", "--inputs", "x.npz"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and "--llm makes its own prompt" in bad.stderr, bad.stderr
