@@ -1,5 +1,6 @@
 //===- ModelLoader.cpp ----------------------------------------------------===//
 #include "importer/ModelLoader.h"
+#include "importer/AttributeChecks.h"
 #include "importer/ShapeInferenceGuards.h"
 
 #include <onnx/checker.h>
@@ -205,6 +206,15 @@ void LoadedModel::validateOpsetAndIr() {
   if (opset_ == 0)
     fail("model imports no default-domain (ai.onnx) opset; supported: opsets " +
          std::to_string(kMinOpset) + "-" + std::to_string(kMaxOpset));
+  // Before any of ONNX's code (the version converter, the checker, shape
+  // inference) reads an attribute it would divide by.
+  const onnx::GraphProto &g = graph();
+  for (int i = 0; i < g.node_size(); ++i)
+    if (auto bad = badAttribute(g.node(i))) {
+      const onnx::NodeProto &node = g.node(i);
+      fail("node '" + (node.name().empty() ? node.op_type() + "_" + std::to_string(i) : node.name()) +
+           "' (" + node.op_type() + ", opset " + std::to_string(opset_) + "): " + *bad);
+    }
   if (opset_ >= kMinUpgradableOpset && opset_ < kMinOpset)
     upgradeOpset();
   if (opset_ < kMinOpset || opset_ > kMaxOpset)
