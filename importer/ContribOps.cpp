@@ -262,19 +262,17 @@ void lowerGroupQueryAttention(const onnx::NodeProto &node, ContribBuilder &b) {
   b.setResult(2, presentValue);
 }
 
-/// The float [K, N] weights of MatMulNBits: per row n (output column), blocks
-/// of `blockSize` along K of `bits`-bit codes (low bits first), each with a
-/// scale and a zero point (packed like the codes, or float; default 2^(bits-1)).
-std::vector<float> dequantizeNBits(ContribBuilder &b, int64_t K, int64_t N, int64_t bits,
-                                   int64_t blockSize, Value codes, Value scales, Value zeroPoints) {
-  auto bytesOf = [&](Value v, const char *what, Type want, int64_t count) {
+/// Checks MatMulNBits' constants against K, N, bits and block_size (ORT's
+/// layout: per output column n, blocks of `blockSize` codes along K, low bits
+/// first; a scale per block; zero points packed like the codes or float).
+void checkNBitsOperands(ContribBuilder &b, int64_t K, int64_t N, int64_t bits, int64_t blockSize,
+                        Value codes, Value scales, Value zeroPoints) {
+  auto check = [&](Value v, const char *what, Type want, int64_t count) {
     auto c = v ? v.getDefiningOp<ds::ConstantOp>() : ds::ConstantOp();
     if (!c)
       b.fail(std::string(what) + " must be a constant initializer");
-    bool splat = false;
-    auto bytes = elementBytes(c.getValue(), splat);
     auto type = cast<ShapedType>(c.getValue().getType());
-    if (!bytes || splat || type.getElementType() != want || type.getNumElements() != count) {
+    if (type.getElementType() != want || type.getNumElements() != count) {
       std::string have, expect;
       llvm::raw_string_ostream(have) << type.getElementType();
       llvm::raw_string_ostream(expect) << want;
@@ -283,49 +281,21 @@ std::vector<float> dequantizeNBits(ContribBuilder &b, int64_t K, int64_t N, int6
              std::to_string(K) + ", N " + std::to_string(N) + ", bits " + std::to_string(bits) +
              ", block_size " + std::to_string(blockSize) + ")");
     }
-    return *bytes;
   };
   MLIRContext *ctx = codes.getContext();
   Type u8 = IntegerType::get(ctx, 8, IntegerType::Unsigned), f32 = Float32Type::get(ctx);
   const int64_t blocks = (K + blockSize - 1) / blockSize, blobSize = blockSize * bits / 8;
-  ArrayRef<char> q = bytesOf(codes, "B (the packed weights)", u8, N * blocks * blobSize);
-  ArrayRef<char> s = bytesOf(scales, "scales", f32, N * blocks);
-  const float *scale = reinterpret_cast<const float *>(s.data());
-  std::optional<ArrayRef<char>> zp;
-  bool floatZp = false;
-  const int64_t zpRow = (blocks * bits + 7) / 8;
+  check(codes, "B (the packed weights)", u8, N * blocks * blobSize);
+  check(scales, "scales", f32, N * blocks);
   if (zeroPoints) {
-    auto type = cast<ShapedType>(zeroPoints.getType());
-    floatZp = type.getElementType().isF32();
-    zp = bytesOf(zeroPoints, "zero_points", floatZp ? f32 : u8, floatZp ? N * blocks : N * zpRow);
+    bool floatZp = cast<ShapedType>(zeroPoints.getType()).getElementType().isF32();
+    check(zeroPoints, "zero_points", floatZp ? f32 : u8, floatZp ? N * blocks : N * ((blocks * bits + 7) / 8));
   }
-  const int64_t mask = (int64_t{1} << bits) - 1, defaultZp = int64_t{1} << (bits - 1);
-  auto code = [&](const char *row, int64_t i) { // the i-th `bits`-bit field of a packed row
-    int64_t bit = i * bits;
-    return (static_cast<uint8_t>(row[bit / 8]) >> (bit % 8)) & mask;
-  };
-  std::vector<float> w(static_cast<size_t>(K * N));
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      float sc = scale[n * blocks + blk];
-      float zero = static_cast<float>(defaultZp);
-      if (zp && floatZp)
-        zero = reinterpret_cast<const float *>(zp->data())[n * blocks + blk];
-      else if (zp)
-        zero = static_cast<float>(code(zp->data() + n * zpRow, blk));
-      const char *blob = q.data() + (n * blocks + blk) * blobSize;
-      for (int64_t i = 0; i < blockSize && blk * blockSize + i < K; ++i) {
-        float value = static_cast<float>(code(blob, i));
-        w[static_cast<size_t>((blk * blockSize + i) * N + n)] = (value - zero) * sc;
-      }
-    }
-  return w;
 }
 
-/// MatMulNBits(A, B, scales, zero_points?, g_idx?, bias?): A [..., K] times the
-/// dequantized [K, N] weights. The weights are dequantized here, once, into a
-/// float constant that `--precision int8` then quantizes per channel; INT4
-/// kernels that read the packed codes are the low-bit issue's work.
+/// MatMulNBits(A, B, scales, zero_points?, g_idx?, bias?) -> ds.matmul_nbits:
+/// the weights stay in the exporter's packed codes (an INT4 model's artifact
+/// holds INT4 weights) and the kernel dequantizes them as it multiplies.
 void lowerMatMulNBits(const onnx::NodeProto &node, ContribBuilder &b) {
   Emit e{b};
   int64_t K = intAttr(node, "K", 0), N = intAttr(node, "N", 0), bits = intAttr(node, "bits", 4),
@@ -339,12 +309,12 @@ void lowerMatMulNBits(const onnx::NodeProto &node, ContribBuilder &b) {
     b.fail("block_size " + std::to_string(blockSize) + " must be a power of 2 from 16 to 256");
   if (b.operand(4))
     b.fail("g_idx (act-order groups) is not supported; re-quantize without g_idx");
-  std::vector<float> w = dequantizeNBits(b, K, N, bits, blockSize, b.operand(1), b.operand(2),
-                                         b.operand(3));
-  Value y = e.op("ds.matmul", {b.operand(0), b.constantF32(w, {K, N})});
-  if (Value bias = b.operand(5))
-    y = e.op("ds.add", {y, bias});
-  b.setResult(0, y);
+  checkNBitsOperands(b, K, N, bits, blockSize, b.operand(1), b.operand(2), b.operand(3));
+  Value zp = b.operand(3) ? b.operand(3) : b.none();
+  Value bias = b.operand(5) ? b.operand(5) : b.none();
+  b.setResult(0, e.op("ds.matmul_nbits", {b.operand(0), b.operand(1), b.operand(2), zp, bias},
+                      {e.attr("K", K), e.attr("N", N), e.attr("bits", bits),
+                       e.attr("block_size", blockSize)}));
 }
 
 /// The constant behind `v`: a ds.constant, or a Reshape of one (the genai
@@ -389,10 +359,10 @@ std::optional<ArrayRef<char>> constantBytes(Value v, SmallVector<int64_t> &dims,
   return bytes;
 }
 
-/// GatherBlockQuantized(data, indices, scales, zero_points?): rows of a
-/// block-quantized table (the genai builder's INT4 embedding), dequantized here
-/// into a float table that a ds.gather reads: (q - zp) * scale per block of
-/// `block_size` along the last axis, zp 2^(bits-1) by default.
+/// GatherBlockQuantized(data, indices, scales): rows of a block-quantized table
+/// (the genai builder's INT4 embedding) -> ds.gather_block_quantized, which
+/// dequantizes only the rows it gathers: (q - zp) * scale per block along the
+/// last axis, zp 2^(bits-1).
 void lowerGatherBlockQuantized(const onnx::NodeProto &node, ContribBuilder &b) {
   Emit e{b};
   int64_t bits = intAttr(node, "bits", 4), block = intAttr(node, "block_size", 128);
@@ -409,25 +379,22 @@ void lowerGatherBlockQuantized(const onnx::NodeProto &node, ContribBuilder &b) {
   auto data = constantBytes(b.operand(0), dataDims, dataElem);
   auto scales = constantBytes(b.operand(2), scaleDims, scaleElem);
   if (!data || !dataElem.isUnsignedInteger(8) || dataDims.size() != 2)
-    b.fail("data must be a constant uint8 [rows, packed columns] tensor");
+    b.fail("data must be a constant uint8 [rows, packed columns] tensor (or a Reshape of one)");
   if (intAttr(node, "quantize_axis", 1) != 1)
     b.fail("quantize_axis must be the last axis (1)");
   const int64_t rows = dataDims[0], cols = dataDims[1] * (8 / bits), blocks = (cols + block - 1) / block;
   if (!scales || !scaleElem.isF32() || static_cast<int64_t>(scales->size()) != rows * blocks * 4)
     b.fail("scales must be a constant float tensor of " + std::to_string(rows * blocks) +
            " elements (rows " + std::to_string(rows) + " x " + std::to_string(blocks) + " blocks)");
-  const auto *scale = reinterpret_cast<const float *>(scales->data());
-  const int64_t mask = (int64_t{1} << bits) - 1, zero = int64_t{1} << (bits - 1);
-  std::vector<float> table(static_cast<size_t>(rows * cols));
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) {
-      int64_t bit = (r * cols + c) * bits;
-      int64_t q = (static_cast<uint8_t>((*data)[static_cast<size_t>(bit / 8)]) >> (bit % 8)) & mask;
-      table[static_cast<size_t>(r * cols + c)] =
-          static_cast<float>(q - zero) * scale[r * blocks + c / block];
-    }
-  b.setResult(0, e.op("ds.gather", {b.constantF32(table, {rows, cols}), b.operand(1)},
-                      {e.attr("axis", int64_t{0})}));
+  // The kernel reads rows of bytes whatever the shape: behind a Reshape (the
+  // builder's view of the head's codes as a table) it takes the codes the head
+  // reads too, one copy in the artifact.
+  Value table = b.operand(0);
+  if (auto reshape = table.getDefiningOp<ds::ReshapeOp>())
+    table = reshape->getOperand(0);
+  b.setResult(0, e.op("ds.gather_block_quantized", {table, b.operand(1), b.operand(2)},
+                      {e.attr("bits", bits), e.attr("block_size", block),
+                       e.attr("columns", cols)}));
 }
 
 /// FastGelu(X, bias?): the tanh approximation; BiasGelu(A, B): exact GELU of

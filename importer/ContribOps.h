@@ -39,6 +39,8 @@ public:
                                 mlir::ArrayRef<mlir::NamedAttribute> attrs = {},
                                 unsigned results = 1) = 0;
   virtual mlir::Value constantI64(llvm::ArrayRef<int64_t> values, bool scalar = false) = 0;
+  /// The `ds.none` placeholder of an absent optional operand.
+  virtual mlir::Value none() = 0;
   virtual mlir::Value constantF32(llvm::ArrayRef<float> values, llvm::ArrayRef<int64_t> shape) = 0;
   /// Fixes dim `dim` of `v` at `size` when `v` is a graph input whose dim is
   /// dynamic (what the operator's semantics require anyway): the head size of

@@ -221,6 +221,8 @@ Type GraphImporter::elementTypeRule(const std::string &op, ArrayRef<Value> opera
     return b.getI64Type();
   if (op == "matmul_integer" || op == "conv_integer")
     return b.getI32Type();
+  if (op == "gather_block_quantized")
+    return b.getF32Type();
   if (op == "cast")
     return intAttr("to") ? elementTypeFor(&ctx_, static_cast<int32_t>(*intAttr("to"))) : Type();
   if (op == "cast_like")
@@ -286,6 +288,12 @@ public:
     auto type = RankedTensorType::get(shape, g_.builder_.getI64Type());
     auto attr = DenseElementsAttr::get(type, values);
     return ds::ConstantOp::create(g_.builder_, loc_, type, attr).getResult();
+  }
+  Value none() override {
+    if (!g_.none_)
+      g_.none_ = ds::NoneOp::create(g_.builder_, g_.builder_.getUnknownLoc(), g_.builder_.getNoneType())
+                     .getResult();
+    return g_.none_;
   }
   Value constantF32(ArrayRef<float> values, ArrayRef<int64_t> shape) override {
     auto type = RankedTensorType::get(shape, g_.builder_.getF32Type());

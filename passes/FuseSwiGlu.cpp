@@ -32,6 +32,12 @@ bool sameShapeAtRunTime(Value gate, Value up) {
   auto type = cast<RankedTensorType>(gate.getType());
   if (type.hasStaticShape())
     return true;
+  // Block-quantized projections (an INT4 export's MatMulNBits): [..., N] of one A.
+  auto gateNBits = gate.getDefiningOp<ds::MatMulNBitsOp>();
+  auto upNBits = up.getDefiningOp<ds::MatMulNBitsOp>();
+  if (gateNBits && upNBits)
+    return gateNBits->getOperand(0) == upNBits->getOperand(0) &&
+           gateNBits->getAttr("N") == upNBits->getAttr("N");
   auto gateProduct = gate.getDefiningOp<ds::MatMulOp>();
   auto upProduct = up.getDefiningOp<ds::MatMulOp>();
   if (!gateProduct || !upProduct || gateProduct->getOperand(0) != upProduct->getOperand(0))

@@ -23,6 +23,10 @@ std::vector<LayerPrecision> layerPrecisionsOf(mlir::ModuleOp module) {
     std::string opName = op->getName().stripDialect().str();
     if (opName == "quant_matmul" || opName == "quant_conv") {
       layers.push_back({passes::nodeName(op), opName, "int8", ""});
+    } else if (opName == "matmul_nbits") { // quantized by the exporter, kept as it is
+      auto bits = op->getAttrOfType<mlir::IntegerAttr>("bits");
+      layers.push_back({passes::nodeName(op), opName,
+                        "int" + std::to_string(bits ? bits.getInt() : 4), ""});
     } else if (quant::isQuantCandidate(op)) {
       auto reason = op->getAttrOfType<mlir::StringAttr>(quant::kFp32ReasonAttr);
       layers.push_back({passes::nodeName(op), opName, "fp32",
@@ -40,7 +44,7 @@ std::vector<LayerClassCoverage> layerCoverage(const std::vector<LayerPrecision> 
     if (it == classes.end())
       it = classes.insert(classes.end(), LayerClassCoverage{cls});
     ++it->candidates;
-    if (l.precision == "int8") {
+    if (l.precision != "fp32") {
       ++it->quantized;
     } else {
       ++it->reasons[l.reason];
@@ -51,7 +55,7 @@ std::vector<LayerClassCoverage> layerCoverage(const std::vector<LayerPrecision> 
 }
 
 void requireSomeQuantized(const std::vector<LayerPrecision> &layers, const std::string &model) {
-  if (llvm::any_of(layers, [](const auto &l) { return l.precision == "int8"; }))
+  if (llvm::any_of(layers, [](const auto &l) { return l.precision != "fp32"; }))
     return;
   const char *accept = "; pass --allow-unquantized to write the FP32 artifact anyway";
   if (layers.empty())
@@ -90,7 +94,7 @@ std::vector<FusionCoverage> fusionCoverage(mlir::ModuleOp optimized) {
 void printCoverage(llvm::raw_ostream &os, const std::vector<LayerPrecision> &layers,
                    const std::vector<FusionCoverage> &fusions) {
   for (const auto &c : layerCoverage(layers)) {
-    os << "  layers   " << c.opClass << ": " << c.quantized << " of " << c.candidates << " INT8";
+    os << "  layers   " << c.opClass << ": " << c.quantized << " of " << c.candidates << " quantized";
     for (const auto &[why, n] : c.reasons)
       os << "; " << n << " FP32: " << why << " (e.g. '" << c.examples.at(why) << "')";
     os << "\n";

@@ -249,6 +249,37 @@ def Ds_DynamicQuantizeLinearOp : Ds_OnnxOp<"dynamic_quantize_linear", 1, 1, 3, 3
 }
 
 //===----------------------------------------------------------------------===//
+// Block-quantized weights as exporters store them (com.microsoft ops, imported
+// as they are so that an INT4 model stays INT4)
+//===----------------------------------------------------------------------===//
+
+def Ds_MatMulNBitsOp : Ds_OnnxOp<"matmul_nbits", 3, 5, 1, 1, [Ds_CompilerOnly]> {
+  let summary = "A @ W with W block-quantized to 4 or 8 bits (ORT's MatMulNBits layout)";
+  let description = [{
+    Operands: A float `[..., K]`, the packed codes uint8 `[N, blocks, block * bits / 8]`,
+    scales float `[N * blocks]`, zero points (`none`, packed uint8 or float) and bias
+    (`none` or float `[N]`); attributes `K`, `N`, `bits`, `block_size`. Weight `(k, n)` is
+    `(q - zp) * scale` of block `k / block_size` of row `n` (zp 2^(bits-1) when absent).
+    The importer makes it from MatMulNBits; the kernel reads the codes as stored.
+
+    ```mlir
+    %y = ds.matmul_nbits %a, %q, %s, %none, %none {K = 64 : i64, N = 32 : i64, bits = 4 : i64, block_size = 32 : i64}
+         : (tensor<1x?x64xf32>, tensor<32x2x16xui8>, tensor<64xf32>, none, none) -> tensor<1x?x32xf32>
+    ```
+  }];
+}
+
+def Ds_GatherBlockQuantizedOp : Ds_OnnxOp<"gather_block_quantized", 3, 4, 1, 1, [Ds_CompilerOnly]> {
+  let summary = "rows of a block-quantized table (ORT's GatherBlockQuantized, gather axis 0)";
+  let description = [{
+    Operands: the packed table uint8 `[rows, ...]` (each row `columns * bits / 8` bytes),
+    indices, scales float `[rows * blocks]` and optional zero points; attributes `bits`,
+    `block_size`, `columns`. Result: float `indices.shape + [columns]`, each row
+    dequantized as in ds.matmul_nbits.
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // Fused ops created by the fuse passes (not ONNX operators)
 //===----------------------------------------------------------------------===//
 

@@ -311,9 +311,33 @@ Results attentionRule(Operation *op, ShapeContext &ctx) {
   return {out};
 }
 
+/// ds.matmul_nbits: A's dims with the last one N.
+Results matmulNBitsRule(Operation *op, ShapeContext &ctx) {
+  ValueInfo out = ctx.info(op->getOperand(0));
+  int64_t n = intAttr(op, "N", 0);
+  if (!out.ranked || out.rank() == 0 || n <= 0)
+    return {};
+  out.elems.reset();
+  out.dims.back() = Dim::constant(n);
+  return {out};
+}
+
+/// ds.gather_block_quantized: indices' dims and the table's unpacked width.
+Results gatherBlockQuantizedRule(Operation *op, ShapeContext &ctx) {
+  const ValueInfo &idx = ctx.info(op->getOperand(1));
+  int64_t columns = intAttr(op, "columns", 0);
+  if (!idx.ranked || columns <= 0)
+    return {};
+  ValueInfo out = ValueInfo::withDims(idx.dims);
+  out.dims.push_back(Dim::constant(columns));
+  return {out};
+}
+
 } // namespace
 
 void addComputeShapeRules(llvm::StringMap<Rule> &rules) {
+  rules["matmul_nbits"] = matmulNBitsRule;
+  rules["gather_block_quantized"] = gatherBlockQuantizedRule;
   for (const char *name : {"reduce_mean", "reduce_sum", "reduce_max", "reduce_min", "reduce_prod",
                            "reduce_sum_square", "reduce_log_sum", "reduce_log_sum_exp"})
     rules[name] = reduceRule;

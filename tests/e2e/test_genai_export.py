@@ -96,3 +96,19 @@ def test_int8_artifact_fuses_and_quantizes(optimize_artifact, ds_run, ort_runner
     cache = next(i for i in manifest["inputs"] if i["name"] == "past_key_values.0.key")
     assert cache["shape"] == [-1, KV_HEADS, -1, HEAD]  # the head size the builder left symbolic
     assert len(generated(ds_run, artifact, 8)) == 8
+
+
+def test_int4_export_stays_int4(optimize_artifact, ds_run, ort_runner, tmp_path):
+    """MatMulNBits and the weights behind them are kept as the exporter packed them: the
+    artifact's weights are no larger than the model's, and it generates ORT's tokens."""
+    np.savez(tmp_path / "prompt.npz", **feeds([1, 17, 42, 99, 5, 200, 31], None))
+    artifact = optimize_artifact(INT4, ["--precision", "int8", "--quant-mode", "dynamic-per-token",
+                                        "--calib", tmp_path / "prompt.npz"], tmp_path / "out")
+    report = json.loads((artifact / "report.json").read_text())
+    assert report["size"]["weight_bytes_artifact"] <= report["size"]["weight_bytes_fp32"], report["size"]
+    model_weights = sum(t.ByteSize() for t in onnx.load(INT4).graph.initializer)
+    assert report["size"]["weight_bytes_artifact"] <= model_weights, (report["size"], model_weights)
+    precisions = [l["precision"] for l in report["layers"]]
+    assert precisions.count("int4") == 5 * LAYERS + 1, precisions
+    reference = ort_copy(INT4, tmp_path / "ort.onnx", accuracy_level=0)
+    assert generated(ds_run, artifact, 16) == ort_greedy(ort_runner, reference, 16)
