@@ -320,19 +320,20 @@ Results sliceRule(Operation *op, ShapeContext &ctx) {
     }
     return {out};
   }
-  SmallVector<int64_t, 4> steps1(starts->size(), 1);
+  if ((axes && axes->size() != starts->size()) || (steps && steps->size() != starts->size()))
+    return {}; // malformed: the kernel reports it
+  SmallVector<int64_t, 4> stepOf(starts->size(), 1);
   for (size_t i = 0; i < starts->size(); ++i) {
-    int64_t a = axes ? (i < axes->size() ? (*axes)[i] : -1000000) : static_cast<int64_t>(i);
-    auto axis = normalizeAxis(a, x.rank());
-    int64_t step = steps ? (i < steps->size() ? (*steps)[i] : 0) : 1;
+    auto axis = normalizeAxis(axes ? (*axes)[i] : static_cast<int64_t>(i), x.rank());
+    int64_t step = steps ? (*steps)[i] : 1;
     if (!axis || step == 0)
       return {};
     out.dims[*axis] = sliceDim(x.dims[*axis], (*starts)[i], (*ends)[i], step, ctx);
-    steps1[i] = step;
+    stepOf[i] = step;
   }
   // A slice of a tracked 1-D value (a shape) keeps the picked values.
   if (x.rank() == 1 && x.elems && x.dims[0].isConst() && out.dims[0].isConst()) {
-    int64_t n = x.dims[0].coeff, start = (*starts)[0], step = steps1[0];
+    int64_t n = x.dims[0].coeff, start = (*starts)[0], step = stepOf[0];
     if (start < 0)
       start += n;
     start = step > 0 ? std::clamp(start, int64_t{0}, n) : std::clamp(start, int64_t{0}, n - 1);
