@@ -31,17 +31,24 @@ bool isTokenLm(const exec::ReferenceExecutor &e) {
          out.ranked && out.dims.size() == 3;
 }
 
-/// float16/bfloat16 outputs (a half model's interface) widened to float32,
-/// exactly, so they are compared like float ones; other tensors unchanged.
+/// An output as float32 for the agreement metrics: float16/bfloat16 (a half
+/// model's interface) widened exactly, integer and bool outputs (ids, masks)
+/// by value, so that no output is left out of the comparison.
 rt::Tensor comparable(const rt::Tensor &t) {
-  if (t.dtype() != rt::DType::F16 && t.dtype() != rt::DType::BF16)
+  if (t.dtype() == rt::DType::F32 || t.isAbsent() || t.dtype() == rt::DType::String ||
+      t.dtype() == rt::DType::Undefined)
     return t;
   rt::Tensor out = rt::Tensor::uninitialized(rt::DType::F32, t.shape());
-  const auto *bits = static_cast<const uint16_t *>(t.rawData());
   float *f = out.mutableData<float>();
+  if (t.dtype() == rt::DType::F16 || t.dtype() == rt::DType::BF16) {
+    const auto *bits = static_cast<const uint16_t *>(t.rawData());
+    for (int64_t i = 0; i < t.numel(); ++i)
+      f[i] = t.dtype() == rt::DType::F16 ? rt::numerics::halfToFloat(bits[i])
+                                         : rt::numerics::bf16ToFloat(bits[i]);
+    return out;
+  }
   for (int64_t i = 0; i < t.numel(); ++i)
-    f[i] = t.dtype() == rt::DType::F16 ? rt::numerics::halfToFloat(bits[i])
-                                       : rt::numerics::bf16ToFloat(bits[i]);
+    f[i] = static_cast<float>(t.getAsDouble(i));
   return out;
 }
 
@@ -58,8 +65,11 @@ Verification verify(const exec::ReferenceExecutor &teacher, const exec::Referenc
                     const std::optional<Labels> &labels, llvm::raw_ostream &log) {
   Verification v;
   std::vector<AgreementAccumulator> outputs;
+  // Top-1 and KL read the first output's rows as scores: only a float output has them.
   for (const auto &spec : teacher.outputs())
-    outputs.emplace_back(spec.name, /*rowMetrics=*/outputs.empty());
+    outputs.emplace_back(spec.name, /*rowMetrics=*/outputs.empty() &&
+                                        (spec.dtype == rt::DType::F32 || spec.dtype == rt::DType::F16 ||
+                                         spec.dtype == rt::DType::BF16));
   bool lm = isTokenLm(teacher);
   PerplexityAccumulator pplTeacher, pplStudent;
   AccuracyAccumulator accTeacher, accStudent;

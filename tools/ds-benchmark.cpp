@@ -180,10 +180,13 @@ int main(int argc, char **argv) {
     } else {
       sizes.push_back(given.empty() || given[0].rank() == 0 ? 1 : given[0].dim(0));
     }
-    bool decode = false;
-    for (const auto &s : specs)
-      decode |= s.name.rfind("past", 0) == 0;
     bool tokenLm = !specs.empty() && specs[0].dtype == rt::DType::I64 && given[0].rank() == 2;
+    // A decode step: one new token per row against a cache (a 128-token prompt
+    // through the same decoder-with-past graph is a prefill).
+    bool hasPast = false;
+    for (const auto &s : specs)
+      hasPast |= s.name.rfind("past", 0) == 0;
+    bool decode = hasPast && tokenLm && given[0].dim(1) == 1;
 
     const int turns = withOrt ? std::min(blocks, iterations) : 1;
     std::printf("%s: %s, %u threads, %d iterations, %d warmup", model.c_str(),
