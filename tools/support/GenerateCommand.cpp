@@ -2,6 +2,7 @@
 #include "tools/support/GenerateCommand.h"
 
 #include "tools/support/CliSupport.h"
+#include "tools/support/Numbers.h"
 
 #include <cstdio>
 
@@ -28,23 +29,6 @@ void addGenerateFlags(CLI::App &app, GenerateFlags &f) {
   // --seed takes any 64-bit value; CLI11 refuses what does not parse as one.
 }
 
-std::vector<int64_t> parseIdList(const std::string &text, const char *flag) {
-  std::vector<int64_t> ids;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (part.empty() || part.size() > 18 || part.find_first_not_of("0123456789") != std::string::npos)
-      throw ToolError(std::string(flag) + " '" + text +
-                      "' is not a comma-separated list of non-negative token ids, e.g. 1,461,401");
-    ids.push_back(std::stoll(part));
-    if (comma == std::string::npos)
-      break;
-    start = comma + 1;
-  }
-  return ids;
-}
-
 int runGenerate(ModelRunner &runner, const GenerateFlags &f) {
   if (f.promptIds.empty() == f.promptText.empty())
     throw ToolError("--generate needs the prompt: pass --prompt-ids 1,2,3 or --prompt TEXT (one of them)");
@@ -52,7 +36,7 @@ int runGenerate(ModelRunner &runner, const GenerateFlags &f) {
   options.maxNewTokens = f.count;
   options.sampling = f.sampling;
   if (!f.stopIds.empty())
-    for (int64_t id : parseIdList(f.stopIds, "--stop-ids"))
+    for (int64_t id : parseIntegerList(f.stopIds, "--stop-ids", 0, INT64_MAX))
       options.stopTokens.insert(id);
   const auto &outputs = runner.outputs();
   bool bytes = false;
@@ -71,7 +55,7 @@ int runGenerate(ModelRunner &runner, const GenerateFlags &f) {
       prompt.push_back(c);
     std::fputs(f.promptText.c_str(), stdout);
   } else {
-    prompt = parseIdList(f.promptIds, "--prompt-ids");
+    prompt = parseIntegerList(f.promptIds, "--prompt-ids", 0, INT64_MAX);
   }
   rt::GenerationStats stats;
   auto tokens = runner.generate(prompt, options, [&](int64_t token) {

@@ -34,7 +34,4 @@ void addGenerateFlags(CLI::App &app, GenerateFlags &flags);
 /// Generates with `runner`; returns the exit code. Throws ToolError.
 int runGenerate(ModelRunner &runner, const GenerateFlags &flags);
 
-/// "1,2,3" -> {1, 2, 3}; throws ToolError naming `flag` for anything else.
-std::vector<int64_t> parseIdList(const std::string &text, const char *flag);
-
 } // namespace ds::tools
