@@ -158,6 +158,12 @@ std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
+std::optional<int64_t> axisAttr(Operation *op, const ValueInfo &x, int64_t dflt) {
+  if (!x.ranked)
+    return std::nullopt;
+  return normalizeAxis(intAttr(op, "axis", dflt), x.rank());
+}
+
 Dim broadcastDim(const Dim &a, const Dim &b, ShapeContext &ctx) {
   if (a == b || b.isConst(1))
     return a;

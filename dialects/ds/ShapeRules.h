@@ -70,6 +70,9 @@ std::optional<llvm::SmallVector<int64_t, 4>> intsAttr(mlir::Operation *op, llvm:
 std::string stringAttr(mlir::Operation *op, llvm::StringRef name, llvm::StringRef dflt);
 /// `axis` in [0, rank) (negative counts from the end), or nullopt.
 std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank);
+/// The op's `axis` attribute (default `dflt`) normalized against `x`'s rank, or
+/// nullopt when `x` is unranked or the axis is out of range.
+std::optional<int64_t> axisAttr(mlir::Operation *op, const ValueInfo &x, int64_t dflt);
 /// The dim of two broadcast against each other (numpy rules).
 Dim broadcastDim(const Dim &a, const Dim &b, ShapeContext &ctx);
 /// The broadcast dims of ranked infos, or nullopt when one is unranked.

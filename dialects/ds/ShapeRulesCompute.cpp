@@ -67,9 +67,7 @@ Results reduceRule(Operation *op, ShapeContext &ctx) {
 
 Results argReduceRule(Operation *op, ShapeContext &ctx) {
   const ValueInfo &x = ctx.info(op->getOperand(0));
-  if (!x.ranked)
-    return {};
-  auto axis = normalizeAxis(intAttr(op, "axis", 0), x.rank());
+  auto axis = axisAttr(op, x, 0);
   if (!axis)
     return {};
   ValueInfo out = ValueInfo::withDims(x.dims);
@@ -277,9 +275,7 @@ Results resizeRule(Operation *op, ShapeContext &ctx) {
 /// LayerNormalization: y like x; mean and inverse std-dev with 1s from `axis` on.
 Results layerNormRule(Operation *op, ShapeContext &ctx) {
   const ValueInfo &x = ctx.info(op->getOperand(0));
-  if (!x.ranked)
-    return {};
-  auto axis = normalizeAxis(intAttr(op, "axis", -1), x.rank());
+  auto axis = axisAttr(op, x, -1);
   if (!axis)
     return {};
   ValueInfo stats = ValueInfo::withDims(x.dims);
@@ -291,9 +287,7 @@ Results layerNormRule(Operation *op, ShapeContext &ctx) {
 
 Results topKRule(Operation *op, ShapeContext &ctx) {
   const ValueInfo &x = ctx.info(op->getOperand(0)), &k = ctx.info(op->getOperand(1));
-  if (!x.ranked)
-    return {};
-  auto axis = normalizeAxis(intAttr(op, "axis", -1), x.rank());
+  auto axis = axisAttr(op, x, -1);
   if (!axis)
     return {};
   ValueInfo out = ValueInfo::withDims(x.dims);

@@ -231,9 +231,7 @@ Results concatRule(Operation *op, ShapeContext &ctx) {
 
 Results splitRule(Operation *op, ShapeContext &ctx) {
   const ValueInfo &x = ctx.info(op->getOperand(0));
-  if (!x.ranked)
-    return {};
-  auto axis = normalizeAxis(intAttr(op, "axis", 0), x.rank());
+  auto axis = axisAttr(op, x, 0);
   if (!axis)
     return {};
   int64_t n = op->getNumResults();
@@ -347,10 +345,8 @@ Results sliceRule(Operation *op, ShapeContext &ctx) {
 
 Results gatherRule(Operation *op, ShapeContext &ctx) {
   const ValueInfo &data = ctx.info(op->getOperand(0)), &idx = ctx.info(op->getOperand(1));
-  if (!data.ranked || !idx.ranked)
-    return {};
-  auto axis = normalizeAxis(intAttr(op, "axis", 0), data.rank());
-  if (!axis)
+  auto axis = axisAttr(op, data, 0);
+  if (!axis || !idx.ranked)
     return {};
   ValueInfo out;
   out.ranked = true;
@@ -524,9 +520,7 @@ Results compressRule(Operation *op, ShapeContext &ctx) {
   const ValueInfo &x = ctx.info(op->getOperand(0));
   if (!op->hasAttr("axis"))
     return {ValueInfo::withDims({ctx.fresh()})};
-  if (!x.ranked)
-    return {};
-  auto axis = normalizeAxis(intAttr(op, "axis", 0), x.rank());
+  auto axis = axisAttr(op, x, 0);
   if (!axis)
     return {};
   ValueInfo out = ValueInfo::withDims(x.dims);
