@@ -120,6 +120,29 @@ def full_sequence_stepper(run, prefill):
     return next_logits
 
 
+def decoder_with_past_stepper(run, model, feeds):
+    """next_logits for greedy_decode over one decoder-with-past graph (Optimum, the genai
+    builder): feeds(new_tokens, last_outputs) builds its inputs, last_outputs None for the
+    prompt (an empty cache), else the previous run's outputs (their present.* are the past)."""
+    state = {"outputs": None}
+
+    def next_logits(tokens):
+        new = tokens if state["outputs"] is None else tokens[-1:]
+        state["outputs"] = run(model, feeds(new, state["outputs"]))
+        return state["outputs"]["logits"][0, -1]
+
+    return next_logits
+
+
+def ds_generate(model, count, prompt=(1,)):
+    """The ids `ds-run MODEL --generate COUNT --prompt-ids PROMPT` prints on its tokens: line;
+    fails the test on a non-zero exit."""
+    code, out, err = ds_run([model, "--generate", count, "--prompt-ids", ",".join(map(str, prompt))])
+    assert code == 0, f"ds-run {model} --generate exited {code}: {out}{err}"
+    line = next(l for l in out.splitlines() if l.startswith("tokens:"))
+    return [int(t) for t in line.split()[1:]]
+
+
 def kv_cache_stepper(run, prefill, decode):
     """next_logits for greedy_decode with a KV cache: prefill runs the prompt once, then
     decode runs one token at a time, its present_* outputs fed back as past_*."""

@@ -12,7 +12,7 @@ import onnx
 import pytest
 from onnx import helper
 
-from conftest import REPO
+from conftest import REPO, decoder_with_past_stepper, ds_generate, greedy_decode
 
 GENAI = REPO / "samples" / "exporters" / "genai"
 FP32, INT4 = GENAI / "tiny-llama-fp32" / "model.onnx", GENAI / "tiny-llama-int4" / "model.onnx"
@@ -51,23 +51,11 @@ def feeds(tokens, past):
 
 
 def ort_greedy(ort_runner, model, steps):
-    out = ort_runner(model, feeds([1], None))
-    tokens = []
-    while True:
-        tokens.append(int(out["logits"][0, -1].argmax()))
-        if len(tokens) == steps:
-            return tokens
-        out = ort_runner(model, feeds([tokens[-1]], out))
-
-
-def generated(ds_run, model, steps):
-    code, out, err = ds_run([model, "--generate", steps, "--prompt-ids", 1])
-    assert code == 0, err
-    return [int(t) for t in next(l for l in out.splitlines() if l.startswith("tokens:")).split()[1:]]
+    return greedy_decode(decoder_with_past_stepper(ort_runner, model, feeds), prompt=[1], count=steps)
 
 
 @pytest.mark.parametrize("model,tolerance", [(FP32, 1e-4), (INT4, 1e-3)])
-def test_matches_onnxruntime(model, tolerance, ds_run, ds_run_model, ort_runner, tmp_path):
+def test_matches_onnxruntime(model, tolerance, ds_run_model, ort_runner, tmp_path):
     reference = ort_copy(model, tmp_path / "ort.onnx", accuracy_level=0)
     prompt = feeds([1, 17, 42, 99, 5, 200, 31], None)
     expected = ort_runner(reference, prompt)
@@ -76,10 +64,10 @@ def test_matches_onnxruntime(model, tolerance, ds_run, ds_run_model, ort_runner,
         scale = float(np.abs(value).max())
         assert ours[name].shape == value.shape, name
         assert float(np.abs(ours[name] - value).max()) <= tolerance * scale, name
-    assert generated(ds_run, model, 16) == ort_greedy(ort_runner, reference, 16)
+    assert ds_generate(model, 16) == ort_greedy(ort_runner, reference, 16)
 
 
-def test_int8_artifact_fuses_and_quantizes(optimize_artifact, ds_run, ort_runner, tmp_path):
+def test_int8_artifact_fuses_and_quantizes(optimize_artifact, tmp_path):
     np.savez(tmp_path / "prompt.npz", **feeds([1, 17, 42, 99, 5, 200, 31], None))
     artifact = optimize_artifact(FP32, ["--precision", "int8", "--quant-mode", "dynamic-per-token",
                                         "--calib", tmp_path / "prompt.npz"], tmp_path / "out")
@@ -95,10 +83,10 @@ def test_int8_artifact_fuses_and_quantizes(optimize_artifact, ds_run, ort_runner
     manifest = json.loads((artifact / "manifest.json").read_text())
     cache = next(i for i in manifest["inputs"] if i["name"] == "past_key_values.0.key")
     assert cache["shape"] == [-1, KV_HEADS, -1, HEAD]  # the head size the builder left symbolic
-    assert len(generated(ds_run, artifact, 8)) == 8
+    assert len(ds_generate(artifact, 8)) == 8
 
 
-def test_int4_export_stays_int4(optimize_artifact, ds_run, ort_runner, tmp_path):
+def test_int4_export_stays_int4(optimize_artifact, ort_runner, tmp_path):
     """MatMulNBits and the weights behind them are kept as the exporter packed them: the
     artifact's weights are no larger than the model's, and it generates ORT's tokens."""
     np.savez(tmp_path / "prompt.npz", **feeds([1, 17, 42, 99, 5, 200, 31], None))
@@ -111,4 +99,4 @@ def test_int4_export_stays_int4(optimize_artifact, ds_run, ort_runner, tmp_path)
     precisions = [l["precision"] for l in report["layers"]]
     assert precisions.count("int4") == 5 * LAYERS + 1, precisions
     reference = ort_copy(INT4, tmp_path / "ort.onnx", accuracy_level=0)
-    assert generated(ds_run, artifact, 16) == ort_greedy(ort_runner, reference, 16)
+    assert ds_generate(artifact, 16) == ort_greedy(ort_runner, reference, 16)

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, decoder_with_past_stepper, ds_generate, greedy_decode
 
 TINY = REPO / "samples" / "exporters" / "optimum" / "tiny-llama-opset18" / "model.onnx"
 SCALE_TOLERANCE = 1e-4
@@ -116,31 +116,21 @@ def test_int8_with_nothing_quantizable_is_refused(ds_optimize, calib, tmp_path):
 
 def ort_greedy(ort_runner, steps):
     """Greedy tokens from BOS through ONNX Runtime, the cache fed back."""
-    outputs = ort_runner(TINY, prefill_feeds([1]))
-    tokens = []
-    for position in range(1, steps + 1):
-        tokens.append(int(outputs["logits"][0, -1].argmax()))
-        if len(tokens) == steps:
-            return tokens
-        outputs = ort_runner(TINY, decode_feeds(tokens[-1], position, outputs))
-
-
-def generated_tokens(stdout):
-    line = next(l for l in stdout.splitlines() if l.startswith("tokens:"))
-    return [int(t) for t in line.split()[1:]]
+    def feeds(new, last):
+        if last is None:
+            return prefill_feeds(new)
+        return decode_feeds(new[0], last["present.0.key"].shape[2], last)
+    return greedy_decode(decoder_with_past_stepper(ort_runner, TINY, feeds), prompt=[1], count=steps)
 
 
 def test_generate_reproduces_onnxruntime_greedy_tokens(ds_run, ort_runner, optimize_artifact,
                                                        calib, tmp_path):
     expected = ort_greedy(ort_runner, 12)
+    assert ds_generate(TINY, 12) == expected
     code, out, err = ds_run([TINY, "--generate", 12, "--prompt-ids", 1])
-    assert code == 0, err
-    assert generated_tokens(out) == expected
-    assert "prefill:" in out and "decode:" in out
+    assert code == 0 and "prefill:" in out and "decode:" in out, out + err
     artifact = optimize_artifact(TINY, ["--precision", "fp32", "--calib", calib], tmp_path / "out")
-    code, out, err = ds_run([artifact, "--generate", 12, "--prompt-ids", 1])
-    assert code == 0, err
-    assert generated_tokens(out) == expected
+    assert ds_generate(artifact, 12) == expected
 
 
 def test_generate_bad_arguments_are_one_line(ds_run, tmp_path):

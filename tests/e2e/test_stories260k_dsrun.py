@@ -3,6 +3,8 @@ executor: the 48 reference greedy tokens exactly, through the KV-cache decode gr
 through prefill, and prefill logits within 1e-4 of ONNX Runtime's logit scale."""
 import numpy as np
 
+from conftest import ds_generate
+
 SCALE_TOLERANCE = 1e-4
 
 
@@ -34,13 +36,11 @@ def test_prefill_matches_tokens_and_onnxruntime(stories260k_onnx, stories260k_re
 
 
 def test_generate_reproduces_the_reference_tokens(stories260k_onnx, stories260k_reference_tokens,
-                                                  ds_run, optimize_artifact, tmp_path):
+                                                  optimize_artifact, tmp_path):
     """ds-run --generate over the decode graph (token by token from an empty cache), on the
     reference executor and through an FP32 artifact's own ds_model_generate."""
     decode = stories260k_onnx / "decode.onnx"
-    code, out, err = ds_run([decode, "--generate", 48, "--prompt-ids", 1])
-    assert code == 0, err
-    assert f"tokens: {' '.join(map(str, stories260k_reference_tokens))}" in out
+    assert ds_generate(decode, 48) == stories260k_reference_tokens
     feeds = {"input_ids": np.array([[1]], np.int64)}
     for layer in range(5):
         for kind in ("key", "value"):
@@ -48,6 +48,4 @@ def test_generate_reproduces_the_reference_tokens(stories260k_onnx, stories260k_
     np.savez(tmp_path / "bos.npz", **feeds)
     artifact = optimize_artifact(decode, ["--precision", "fp32", "--eval", tmp_path / "bos.npz"],
                                  tmp_path / "out")
-    code, out, err = ds_run([artifact, "--generate", 48, "--prompt-ids", 1])
-    assert code == 0, err
-    assert f"tokens: {' '.join(map(str, stories260k_reference_tokens))}" in out
+    assert ds_generate(artifact, 48) == stories260k_reference_tokens
