@@ -47,7 +47,7 @@ for p in fp32 int4; do
 done
 
 echo "== tiny random Llama, head size 16 (seed 0)"
-"$PY" "$HERE/make_tiny_llama_hs16.py" "$WORK/tiny-hf"
+"$PY" "$HERE/../optimum/make_tiny_llama.py" "$WORK/tiny-hf" --heads 4 --kv-heads 2
 for p in fp32 int4; do
   build "$WORK/tiny-hf" "$WORK/tiny-$p" "$p"
   DEST="$HERE/tiny-llama-$p"
